@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * BPF_MAP_TYPE_TIMER: a map of timers created from user space.
+ *
+ * BPF_TIMER_CREATE allocates a timer, gives it an id from the map's
+ * allocating XArray and takes a reference on its callback, a
+ * BPF_PROG_TYPE_TIMER program. The id is the key, the value is the absolute
+ * CLOCK_MONOTONIC expiry in ns (0: disarmed). Updating the value re-arms the
+ * timer, deleting the key deletes it. The callback's return value N re-arms
+ * the timer for expires + N * resolution, the resolution being the map's
+ * map_extra. A resolution below one jiffy uses hrtimers, one jiffy or more
+ * the timer wheel.
+ *
+ * Lifetime. A timer owns a reference on its program; the map owns its
+ * timers. Programs referring to the map hold ordinary map references, but
+ * when the last user space reference (fd or pin) goes, map_release_uref
+ * deletes every timer. A map that only its own callbacks refer to therefore
+ * empties itself and is freed: there is no reference cycle. Timers cannot
+ * be created by programs, so a map without user references stays empty.
+ *
+ * Each timer has a raw spinlock that serialises its state (expires, seq,
+ * dead) with arming and disarming. Nothing waits for a callback while
+ * holding it, and the timer core never holds its base lock while running a
+ * callback, so the order t->lock -> timer base lock is the only one.
+ *
+ * Races designed against (compare the bpf_timer comments in helpers.c):
+ *
+ * 1. A callback deletes its own timer, or two callbacks on two CPUs delete
+ *    each other's timer. Waiting for the running callback would deadlock
+ *    (the hrtimer_cancel() in the callback problem bpf_timer_cancel() has to
+ *    catch with -EDEADLK). Deletes from programs never wait: the timer is
+ *    unlinked from the XArray, marked dead under its lock and, if its
+ *    callback may be running, handed to a work item that waits for the
+ *    callback to finish before it drops the program and frees the timer.
+ *
+ * 2. A delete or update while the callback runs on another CPU. Every update
+ *    and delete bumps t->seq under the lock; the runner re-arms from the
+ *    return value only if seq did not move during the run, so what the
+ *    callback (or anyone else) did through the map wins. A dead timer is
+ *    never armed again, so the waiting in the free path terminates.
+ *
+ * 3. Concurrent deletes of one id (user space, programs, release_uref):
+ *    __xa_erase() under the XArray lock picks exactly one owner, which alone
+ *    frees the timer and drops its program reference.
+ *
+ * 4. Programs looking up a timer get a pointer to its expires field, which
+ *    they may read after it was deleted on another CPU: timers are freed
+ *    after an RCU grace period.
+ *
+ * 5. The map is freed while callbacks or deferred frees are in flight:
+ *    map_free deletes what is left, waiting for callbacks, and flushes the
+ *    free work before the map's memory goes. A callback that does not use
+ *    the map holds no reference on it, hence the waiting.
+ *
+ * 6. Teardown of a map with a million armed timers: done timer by timer
+ *    with cond_resched(), from the process context of close() or unpin.
+ *
+ * 7. The timer wheel counts jiffies, not CLOCK_MONOTONIC ns: a runner that
+ *    finds itself early re-arms for the rest instead of running, so a
+ *    callback never runs before its expiry.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/filter.h>
+#include <linux/hrtimer.h>
+#include <linux/llist.h>
+#include <linux/math64.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#define TIMER_MAP_CREATE_FLAG_MASK \
+	(BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY)
+#define TIMER_MAP_CREATE_TIMER_FLAGS (BPF_F_TIMER_ABS | BPF_F_TIMER_CPU_PIN)
+
+#define TIMER_MAP_DEFAULT_RES	NSEC_PER_MSEC
+#define TIMER_MAP_MIN_RES	NSEC_PER_USEC
+#define TIMER_MAP_MAX_RES	(3600ULL * NSEC_PER_SEC)
+
+struct bpf_timer_map {
+	struct bpf_map map;
+	struct xarray timers;		/* id -> struct tmap_timer */
+	u32 next_id;			/* cursor of xa_alloc_cyclic() */
+	bool hres;			/* hrtimer backend, else timer wheel */
+	atomic_t nr_timers;
+	u64 resolution;			/* ns, unit of callback return values */
+	struct llist_head free_list;	/* deleted while maybe running */
+	struct work_struct free_work;
+};
+
+struct tmap_timer {
+	struct bpf_timer_map *tmap;
+	struct bpf_prog *prog;
+	u64 expires;		/* the map value: absolute ns, 0 = disarmed */
+	raw_spinlock_t lock;	/* protects expires, seq, dead and arming */
+	u32 id;
+	u32 seq;		/* bumped by each update and delete */
+	bool dead;		/* unlinked from the map, never armed again */
+	bool pinned;		/* BPF_F_TIMER_CPU_PIN */
+	struct llist_node free_node;
+	union {			/* one per backend; rcu once stopped for good */
+		struct timer_list timer;
+		struct hrtimer hrtimer;
+		struct rcu_head rcu;
+	};
+};
+
+static struct bpf_timer_map *to_tmap(const struct bpf_map *map)
+{
+	return container_of(map, struct bpf_timer_map, map);
+}
+
+/* Arm @t for t->expires. Called with t->lock held. */
+static void tmap_arm(struct tmap_timer *t)
+{
+	enum hrtimer_mode mode = HRTIMER_MODE_ABS_SOFT;
+	unsigned long delay = 0;
+	s64 delta;
+
+	if (t->tmap->hres) {
+		if (t->pinned)
+			mode |= HRTIMER_MODE_PINNED;
+		hrtimer_start(&t->hrtimer, ns_to_ktime(t->expires), mode);
+		return;
+	}
+	/* Round up, and add a jiffy for the part of this one already gone. */
+	delta = t->expires - ktime_get_ns();
+	if (delta > 0)
+		delay = min_t(u64, nsecs_to_jiffies64(delta) + 1,
+			      MAX_JIFFY_OFFSET);
+	mod_timer(&t->timer, jiffies + delay);
+}
+
+/* Stop @t without waiting for a running callback. Called with t->lock held.
+ * Returns -1 if the callback is running, as hrtimer_try_to_cancel() does.
+ */
+static int tmap_disarm(struct tmap_timer *t)
+{
+	if (t->tmap->hres)
+		return hrtimer_try_to_cancel(&t->hrtimer);
+	return try_to_del_timer_sync(&t->timer);
+}
+
+/* Earliest expires + k * n * resolution (k >= 1) that is after @now. */
+static u64 tmap_next_expiry(const struct bpf_timer_map *tmap, u64 expires,
+			    u32 n, u64 now)
+{
+	u64 period, next;
+
+	if (check_mul_overflow((u64)n, tmap->resolution, &period) ||
+	    check_add_overflow(expires, period, &next) || next > KTIME_MAX)
+		return KTIME_MAX;
+	if (next > now)
+		return next;
+	/* Late by more than a period: skip the missed runs, no burst. */
+	next = expires + (div64_u64(now - expires, period) + 1) * period;
+	return min_t(u64, next, KTIME_MAX);
+}
+
+static u32 tmap_run_prog(struct bpf_prog *prog, struct bpf_timer_md *ctx)
+{
+	u32 ret;
+
+	rcu_read_lock();
+	migrate_disable();
+	if (unlikely(this_cpu_inc_return(*prog->active) != 1)) {
+		/* Only reachable through a program calling back into a timer
+		 * run on this CPU; try again one period later.
+		 */
+		bpf_prog_inc_misses_counter(prog);
+		ret = 1;
+	} else {
+		ctx->cpu = smp_processor_id();
+		ret = bpf_prog_run(prog, ctx);
+	}
+	this_cpu_dec(*prog->active);
+	migrate_enable();
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Timer callback, in softirq context, for both backends. */
+static void tmap_run(struct tmap_timer *t)
+{
+	struct bpf_timer_md ctx = {};
+	unsigned long flags;
+	u32 seq, ret;
+	u64 now;
+
+	raw_spin_lock_irqsave(&t->lock, flags);
+	if (t->dead || !t->expires)
+		goto unlock;
+	now = ktime_get_ns();
+	if (unlikely(now < t->expires)) {
+		/* The wheel fired a little early, or an update moved the
+		 * expiry while this run was already on its way.
+		 */
+		tmap_arm(t);
+		goto unlock;
+	}
+	ctx.id = t->id;
+	ctx.expires = t->expires;
+	seq = t->seq;
+	raw_spin_unlock_irqrestore(&t->lock, flags);
+
+	ret = tmap_run_prog(t->prog, &ctx);
+
+	raw_spin_lock_irqsave(&t->lock, flags);
+	/* An update or delete during the run wins over the return value. */
+	if (t->dead || t->seq != seq)
+		goto unlock;
+	if (!ret) {
+		WRITE_ONCE(t->expires, 0);
+		goto unlock;
+	}
+	WRITE_ONCE(t->expires, tmap_next_expiry(t->tmap, ctx.expires, ret,
+						ktime_get_ns()));
+	tmap_arm(t);
+unlock:
+	raw_spin_unlock_irqrestore(&t->lock, flags);
+}
+
+static enum hrtimer_restart tmap_hrtimer_fn(struct hrtimer *hrtimer)
+{
+	tmap_run(container_of(hrtimer, struct tmap_timer, hrtimer));
+	/* Re-arming, if any, was done by hrtimer_start() in tmap_run(). */
+	return HRTIMER_NORESTART;
+}
+
+static void tmap_timer_fn(struct timer_list *timer)
+{
+	struct tmap_timer *t = from_timer(t, timer, timer);
+
+	tmap_run(t);
+}
+
+/* Take @id out of the map. The caller owns the returned timer. */
+static struct tmap_timer *tmap_unlink(struct bpf_timer_map *tmap, u32 id)
+{
+	struct tmap_timer *t;
+	unsigned long flags;
+
+	xa_lock_irqsave(&tmap->timers, flags);
+	t = __xa_erase(&tmap->timers, id);
+	xa_unlock_irqrestore(&tmap->timers, flags);
+	if (t)
+		atomic_dec(&tmap->nr_timers);
+	return t;
+}
+
+/* Mark an unlinked timer dead and stop it. Returns -1 if its callback
+ * may still be running.
+ */
+static int tmap_kill(struct tmap_timer *t)
+{
+	unsigned long flags;
+	int ret;
+
+	raw_spin_lock_irqsave(&t->lock, flags);
+	t->dead = true;
+	t->seq++;
+	WRITE_ONCE(t->expires, 0);
+	ret = tmap_disarm(t);
+	raw_spin_unlock_irqrestore(&t->lock, flags);
+	return ret;
+}
+
+static void tmap_free(struct tmap_timer *t)
+{
+	bpf_prog_put(t->prog);
+	/* Programs may still read t->expires through a looked up pointer. */
+	kfree_rcu(t, rcu);
+}
+
+/* Wait for a running callback of a dead timer, then free it. */
+static void tmap_free_sync(struct tmap_timer *t)
+{
+	if (t->tmap->hres)
+		hrtimer_cancel(&t->hrtimer);
+	else
+		timer_shutdown_sync(&t->timer);
+	tmap_free(t);
+}
+
+static void tmap_free_work(struct work_struct *work)
+{
+	struct bpf_timer_map *tmap = container_of(work, struct bpf_timer_map,
+						  free_work);
+	struct tmap_timer *t, *tmp;
+	struct llist_node *list;
+
+	list = llist_del_all(&tmap->free_list);
+	llist_for_each_entry_safe(t, tmp, list, free_node) {
+		tmap_free_sync(t);
+		cond_resched();
+	}
+}
+
+/* Delete every timer, waiting for running callbacks. Process context. */
+static void tmap_delete_all(struct bpf_timer_map *tmap)
+{
+	struct tmap_timer *t;
+	unsigned long id;
+
+	xa_for_each(&tmap->timers, id, t) {
+		t = tmap_unlink(tmap, id);
+		if (!t)
+			continue;
+		tmap_kill(t);
+		tmap_free_sync(t);
+		cond_resched();
+	}
+	flush_work(&tmap->free_work);
+}
+
+static int timer_map_alloc_check(union bpf_attr *attr)
+{
+	if (attr->key_size != sizeof(u32) || attr->value_size != sizeof(u64) ||
+	    attr->max_entries == 0 ||
+	    attr->map_flags & ~TIMER_MAP_CREATE_FLAG_MASK ||
+	    !bpf_map_flags_access_ok(attr->map_flags))
+		return -EINVAL;
+	if (attr->map_extra &&
+	    (attr->map_extra < TIMER_MAP_MIN_RES ||
+	     attr->map_extra > TIMER_MAP_MAX_RES))
+		return -EINVAL;
+	return 0;
+}
+
+static struct bpf_map *timer_map_alloc(union bpf_attr *attr)
+{
+	int numa_node = bpf_map_attr_numa_node(attr);
+	struct bpf_timer_map *tmap;
+
+	tmap = bpf_map_area_alloc(sizeof(*tmap), numa_node);
+	if (!tmap)
+		return ERR_PTR(-ENOMEM);
+
+	bpf_map_init_from_attr(&tmap->map, attr);
+	tmap->resolution = attr->map_extra ?: TIMER_MAP_DEFAULT_RES;
+	tmap->map.map_extra = tmap->resolution;
+	tmap->hres = tmap->resolution < TICK_NSEC;
+	xa_init_flags(&tmap->timers, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_IRQ |
+		      XA_FLAGS_ACCOUNT);
+	atomic_set(&tmap->nr_timers, 0);
+	init_llist_head(&tmap->free_list);
+	INIT_WORK(&tmap->free_work, tmap_free_work);
+	return &tmap->map;
+}
+
+static void timer_map_release_uref(struct bpf_map *map)
+{
+	tmap_delete_all(to_tmap(map));
+}
+
+static void timer_map_free(struct bpf_map *map)
+{
+	struct bpf_timer_map *tmap = to_tmap(map);
+
+	/* Normally empty already: release_uref ran. */
+	tmap_delete_all(tmap);
+	xa_destroy(&tmap->timers);
+	bpf_map_area_free(tmap);
+}
+
+static void *timer_map_lookup_elem(struct bpf_map *map, void *key)
+{
+	struct tmap_timer *t = xa_load(&to_tmap(map)->timers, *(u32 *)key);
+
+	return t ? &t->expires : NULL;
+}
+
+static long timer_map_update_elem(struct bpf_map *map, void *key, void *value,
+				  u64 map_flags)
+{
+	struct tmap_timer *t;
+	u64 expires = *(u64 *)value;
+	unsigned long flags;
+	long ret = 0;
+
+	if (map_flags > BPF_EXIST || expires > KTIME_MAX)
+		return -EINVAL;
+	t = xa_load(&to_tmap(map)->timers, *(u32 *)key);
+	if (!t)
+		return -ENOENT;
+	/* Timers are created by BPF_TIMER_CREATE only. */
+	if (map_flags == BPF_NOEXIST)
+		return -EEXIST;
+
+	raw_spin_lock_irqsave(&t->lock, flags);
+	if (t->dead) {
+		ret = -ENOENT;
+		goto unlock;
+	}
+	t->seq++;
+	WRITE_ONCE(t->expires, expires);
+	if (expires)
+		tmap_arm(t);
+	else
+		tmap_disarm(t);
+unlock:
+	raw_spin_unlock_irqrestore(&t->lock, flags);
+	return ret;
+}
+
+/* Delete from a program: must not wait, it may run in this very callback. */
+static long timer_map_delete_elem(struct bpf_map *map, void *key)
+{
+	struct bpf_timer_map *tmap = to_tmap(map);
+	struct tmap_timer *t;
+
+	t = tmap_unlink(tmap, *(u32 *)key);
+	if (!t)
+		return -ENOENT;
+	if (tmap_kill(t) >= 0) {
+		/* Not running, and being dead it cannot be armed again. */
+		tmap_free(t);
+		return 0;
+	}
+	if (llist_add(&t->free_node, &tmap->free_list))
+		queue_work(system_unbound_wq, &tmap->free_work);
+	return 0;
+}
+
+/* BPF_MAP_DELETE_ELEM from user space: waits for a running callback. */
+int bpf_timer_map_delete_sync(struct bpf_map *map, void *key)
+{
+	struct tmap_timer *t;
+
+	t = tmap_unlink(to_tmap(map), *(u32 *)key);
+	if (!t)
+		return -ENOENT;
+	tmap_kill(t);
+	tmap_free_sync(t);
+	return 0;
+}
+
+/* BPF_TIMER_CREATE: the new timer takes over the caller's reference on
+ * @prog when an id (>= 0) is returned.
+ */
+int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
+			 u64 expires, u64 flags)
+{
+	struct bpf_timer_map *tmap = to_tmap(map);
+	struct mem_cgroup *memcg, *old_memcg;
+	struct tmap_timer *t;
+	unsigned long irqflags;
+	u32 id;
+	int err;
+
+	if (flags & ~TIMER_MAP_CREATE_TIMER_FLAGS)
+		return -EINVAL;
+	if (expires && !(flags & BPF_F_TIMER_ABS) &&
+	    check_add_overflow(expires, ktime_get_ns(), &expires))
+		return -EINVAL;
+	if (expires > KTIME_MAX)
+		return -EINVAL;
+
+	if (atomic_inc_return(&tmap->nr_timers) > map->max_entries) {
+		err = -E2BIG;
+		goto err_dec;
+	}
+
+	memcg = bpf_map_memcg_enter(map, &old_memcg);
+	t = kzalloc_node(sizeof(*t), GFP_KERNEL_ACCOUNT | __GFP_NOWARN,
+			 map->numa_node);
+	if (!t) {
+		err = -ENOMEM;
+		goto err_memcg;
+	}
+	t->tmap = tmap;
+	t->prog = prog;
+	t->expires = expires;
+	t->pinned = flags & BPF_F_TIMER_CPU_PIN;
+	raw_spin_lock_init(&t->lock);
+	if (tmap->hres) {
+		hrtimer_init(&t->hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+		t->hrtimer.function = tmap_hrtimer_fn;
+	} else {
+		timer_setup(&t->timer, tmap_timer_fn,
+			    t->pinned ? TIMER_PINNED : 0);
+	}
+
+	err = xa_alloc_cyclic_irq(&tmap->timers, &id, t, xa_limit_31b,
+				  &tmap->next_id, GFP_KERNEL_ACCOUNT);
+	bpf_map_memcg_exit(old_memcg, memcg);
+	if (err < 0) {
+		kfree(t);
+		goto err_dec;
+	}
+
+	/* Visible to lookups and deletes from here on. */
+	raw_spin_lock_irqsave(&t->lock, irqflags);
+	t->id = id;
+	if (!t->dead && t->expires)
+		tmap_arm(t);
+	raw_spin_unlock_irqrestore(&t->lock, irqflags);
+	return id;
+
+err_memcg:
+	bpf_map_memcg_exit(old_memcg, memcg);
+err_dec:
+	atomic_dec(&tmap->nr_timers);
+	return err;
+}
+
+static int timer_map_get_next_key(struct bpf_map *map, void *key,
+				  void *next_key)
+{
+	struct bpf_timer_map *tmap = to_tmap(map);
+	unsigned long id = 0;
+
+	/* Ids in ascending order; an unknown key restarts from the first. */
+	if (key && xa_load(&tmap->timers, *(u32 *)key)) {
+		id = *(u32 *)key;
+		if (!xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT))
+			return -ENOENT;
+	} else if (!xa_find(&tmap->timers, &id, ULONG_MAX, XA_PRESENT)) {
+		return -ENOENT;
+	}
+	*(u32 *)next_key = id;
+	return 0;
+}
+
+static int timer_map_check_btf(const struct bpf_map *map, const struct btf *btf,
+			       const struct btf_type *key_type,
+			       const struct btf_type *value_type)
+{
+	/* key_size and value_size were checked: any 4 and 8 byte types do. */
+	return 0;
+}
+
+static u64 timer_map_mem_usage(const struct bpf_map *map)
+{
+	struct bpf_timer_map *tmap = to_tmap(map);
+	u64 per_timer;
+
+	/* The timer object plus its share of the XArray's nodes. */
+	per_timer = kmalloc_size_roundup(sizeof(struct tmap_timer)) +
+		    DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
+	return sizeof(*tmap) + atomic_read(&tmap->nr_timers) * per_timer;
+}
+
+BTF_ID_LIST_SINGLE(timer_map_btf_ids, struct, bpf_timer_map)
+const struct bpf_map_ops timer_map_ops = {
+	.map_alloc_check = timer_map_alloc_check,
+	.map_alloc = timer_map_alloc,
+	.map_free = timer_map_free,
+	.map_release_uref = timer_map_release_uref,
+	.map_lookup_elem = timer_map_lookup_elem,
+	.map_update_elem = timer_map_update_elem,
+	.map_delete_elem = timer_map_delete_elem,
+	.map_get_next_key = timer_map_get_next_key,
+	.map_check_btf = timer_map_check_btf,
+	.map_mem_usage = timer_map_mem_usage,
+	.map_btf_id = &timer_map_btf_ids[0],
+};
+
+/* BPF_PROG_TYPE_TIMER */
+
+static const struct bpf_func_proto *
+timer_prog_func_proto(enum bpf_func_id func_id, const struct bpf_prog *prog)
+{
+	return bpf_base_func_proto(func_id, prog);
+}
+
+static bool timer_prog_is_valid_access(int off, int size,
+				       enum bpf_access_type type,
+				       const struct bpf_prog *prog,
+				       struct bpf_insn_access_aux *info)
+{
+	/* The context is the real struct bpf_timer_md: no conversion, so
+	 * any aligned read inside it will do.
+	 */
+	return type == BPF_READ && off >= 0 &&
+	       off + size <= sizeof(struct bpf_timer_md) && off % size == 0;
+}
+
+const struct bpf_verifier_ops timer_verifier_ops = {
+	.get_func_proto = timer_prog_func_proto,
+	.is_valid_access = timer_prog_is_valid_access,
+};
+
+const struct bpf_prog_ops timer_prog_ops = {
+};
