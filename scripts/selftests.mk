@@ -23,8 +23,8 @@ EXTRA	:= test_progs cgroup_helpers trace_helpers network_helpers \
 
 CFLAGS	:= -g -O2 -rdynamic -Wall -Wno-unused-variable -Wno-unused-but-set-variable \
 	   -I$(OUT) -I$(STDIR) -I$(INC) -I$(TOOLS)/include \
-	   -I$(TOOLS)/arch/x86/include -I$(TOOLS)/include/uapi \
-	   -I$(KOUT)/include/generated -D_GNU_SOURCE
+	   -I$(TOOLS)/lib -I$(TOOLS)/arch/x86/include -I$(TOOLS)/include/uapi \
+	   -I$(KOUT)/include/generated
 LDLIBS	:= -lelf -lz -lzstd -lrt -lpthread -lcap
 
 SYS_INC	:= $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
@@ -57,7 +57,7 @@ $(VMLINUX_H): $(KOUT)/vmlinux $(BPFTOOL)
 	@$(BPFTOOL) btf dump file $(KOUT)/vmlinux format c > $@.tmp
 	@cmp -s $@.tmp $@ || mv $@.tmp $@
 
-$(OUT)/%.bpf.o: $(STDIR)/progs/%.c $(VMLINUX_H) $(OUT)/.libbpf $(wildcard $(STDIR)/progs/*.h)
+$(OUT)/%.bpf.o: $(STDIR)/progs/%.c $(VMLINUX_H) $(OUT)/.libbpf $(wildcard $(STDIR)/progs/*.h $(STDIR)/*.h)
 	@echo "  CLNG-BPF $*"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
