@@ -5,16 +5,7 @@
 
 char _license[] SEC("license") = "GPL";
 
-#define MAX_IDS 64
-#define HIST 8
-
-enum action {
-	ACT_NONE,
-	ACT_DELETE_SELF,	/* bpf_map_delete_elem() on its own id */
-	ACT_DELETE_OTHER,	/* ... on target[id] */
-	ACT_REARM_SELF,		/* update own expiry to now + arg[id] */
-	ACT_DISARM_SELF,	/* update own expiry to 0 */
-};
+#include "timer_map_common.h"
 
 /* Default resolution (1 ms): timer wheel. */
 struct {
@@ -32,16 +23,6 @@ struct {
 	__type(value, __u64);
 	__uint(map_extra, 100000);
 } hr_timers SEC(".maps");
-
-struct run_info {
-	__u64 count;
-	__u64 expires[HIST];	/* ctx->expires of the first HIST runs */
-	__u64 fired_at;		/* bpf_ktime_get_ns() of the last run */
-	__u64 last_expires;
-	__u32 id;
-	__u32 cpu;
-	__s64 op_err;		/* what the action's helper returned */
-};
 
 struct run_info runs[MAX_IDS];
 __u32 action[MAX_IDS];
@@ -112,8 +93,6 @@ __u32 op, op_id;
 __u64 op_value, op_lookup;
 __s64 op_ret;
 
-enum { OP_LOOKUP = 1, OP_UPDATE, OP_DELETE };
-
 SEC("tc")
 int map_ops(struct __sk_buff *skb)
 {
@@ -121,15 +100,15 @@ int map_ops(struct __sk_buff *skb)
 	__u64 *v, val = op_value;
 
 	switch (op) {
-	case OP_LOOKUP:
+	case TOP_LOOKUP:
 		v = bpf_map_lookup_elem(&timers, &id);
 		op_ret = v ? 0 : -2;
 		op_lookup = v ? *v : 0;
 		break;
-	case OP_UPDATE:
+	case TOP_UPDATE:
 		op_ret = bpf_map_update_elem(&timers, &id, &val, BPF_ANY);
 		break;
-	case OP_DELETE:
+	case TOP_DELETE:
 		op_ret = bpf_map_delete_elem(&timers, &id);
 		break;
 	}
