@@ -64,6 +64,7 @@
 #include <linux/btf_ids.h>
 #include <linux/filter.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/llist.h>
 #include <linux/math64.h>
 #include <linux/overflow.h>
@@ -74,7 +75,6 @@
 
 #define TIMER_MAP_CREATE_FLAG_MASK \
 	(BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY)
-#define TIMER_MAP_CREATE_TIMER_FLAGS (BPF_F_TIMER_ABS | BPF_F_TIMER_CPU_PIN)
 
 #define TIMER_MAP_DEFAULT_RES	NSEC_PER_MSEC
 #define TIMER_MAP_MIN_RES	NSEC_PER_USEC
@@ -88,6 +88,7 @@ struct bpf_timer_map {
 	atomic_t nr_timers;
 	u64 resolution;			/* ns, unit of callback return values */
 	struct llist_head free_list;	/* deleted while maybe running */
+	struct irq_work free_irq_work;	/* kicks free_work from any context */
 	struct work_struct free_work;
 };
 
@@ -167,8 +168,10 @@ static u32 tmap_run_prog(struct bpf_prog *prog, struct bpf_timer_md *ctx)
 	rcu_read_lock();
 	migrate_disable();
 	if (unlikely(this_cpu_inc_return(*prog->active) != 1)) {
-		/* Only reachable through a program calling back into a timer
-		 * run on this CPU; try again one period later.
+		/* Cannot happen today: the timer softirq does not nest and
+		 * the tracing programs that could run inside a callback may
+		 * not use timer maps. Guarded all the same, as trampolines
+		 * are: a run skipped here is retried a resolution later.
 		 */
 		bpf_prog_inc_misses_counter(prog);
 		ret = 1;
@@ -244,7 +247,10 @@ static struct tmap_timer *tmap_unlink(struct bpf_timer_map *tmap, u32 id)
 	unsigned long flags;
 
 	xa_lock_irqsave(&tmap->timers, flags);
-	t = __xa_erase(&tmap->timers, id);
+	/* An id reserved by a create in progress reads as NULL: left alone */
+	t = xa_load(&tmap->timers, id);
+	if (t)
+		__xa_erase(&tmap->timers, id);
 	xa_unlock_irqrestore(&tmap->timers, flags);
 	if (t)
 		atomic_dec(&tmap->nr_timers);
@@ -285,6 +291,17 @@ static void tmap_free_sync(struct tmap_timer *t)
 	tmap_free(t);
 }
 
+/* Deletes from programs may come with scheduler or timer locks held:
+ * queue_work()'s wakeup is done from irq_work, which takes no locks.
+ */
+static void tmap_free_irq_work(struct irq_work *work)
+{
+	struct bpf_timer_map *tmap = container_of(work, struct bpf_timer_map,
+						  free_irq_work);
+
+	queue_work(system_unbound_wq, &tmap->free_work);
+}
+
 static void tmap_free_work(struct work_struct *work)
 {
 	struct bpf_timer_map *tmap = container_of(work, struct bpf_timer_map,
@@ -313,6 +330,7 @@ static void tmap_delete_all(struct bpf_timer_map *tmap)
 		tmap_free_sync(t);
 		cond_resched();
 	}
+	irq_work_sync(&tmap->free_irq_work);
 	flush_work(&tmap->free_work);
 }
 
@@ -347,6 +365,7 @@ static struct bpf_map *timer_map_alloc(union bpf_attr *attr)
 		      XA_FLAGS_ACCOUNT);
 	atomic_set(&tmap->nr_timers, 0);
 	init_llist_head(&tmap->free_list);
+	init_irq_work(&tmap->free_irq_work, tmap_free_irq_work);
 	INIT_WORK(&tmap->free_work, tmap_free_work);
 	return &tmap->map;
 }
@@ -421,7 +440,7 @@ static long timer_map_delete_elem(struct bpf_map *map, void *key)
 		return 0;
 	}
 	if (llist_add(&t->free_node, &tmap->free_list))
-		queue_work(system_unbound_wq, &tmap->free_work);
+		irq_work_queue(&tmap->free_irq_work);
 	return 0;
 }
 
@@ -439,7 +458,7 @@ int bpf_timer_map_delete_sync(struct bpf_map *map, void *key)
 }
 
 /* BPF_TIMER_CREATE: the new timer takes over the caller's reference on
- * @prog when an id (>= 0) is returned.
+ * @prog when an id (>= 0) is returned. @flags were checked by the caller.
  */
 int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 			 u64 expires, u64 flags)
@@ -451,8 +470,6 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 	u32 id;
 	int err;
 
-	if (flags & ~TIMER_MAP_CREATE_TIMER_FLAGS)
-		return -EINVAL;
 	if (expires && !(flags & BPF_F_TIMER_ABS) &&
 	    check_add_overflow(expires, ktime_get_ns(), &expires))
 		return -EINVAL;
@@ -467,12 +484,19 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 	memcg = bpf_map_memcg_enter(map, &old_memcg);
 	t = kzalloc_node(sizeof(*t), GFP_KERNEL_ACCOUNT | __GFP_NOWARN,
 			 map->numa_node);
-	if (!t) {
-		err = -ENOMEM;
-		goto err_memcg;
+	/* Reserve the id: a NULL entry, invisible to lookups and deletes. */
+	err = t ? xa_alloc_cyclic_irq(&tmap->timers, &id, NULL, xa_limit_31b,
+				      &tmap->next_id, GFP_KERNEL_ACCOUNT) :
+		  -ENOMEM;
+	bpf_map_memcg_exit(old_memcg, memcg);
+	if (err < 0) {
+		kfree(t);
+		goto err_dec;
 	}
+
 	t->tmap = tmap;
 	t->prog = prog;
+	t->id = id;
 	t->expires = expires;
 	t->pinned = flags & BPF_F_TIMER_CPU_PIN;
 	raw_spin_lock_init(&t->lock);
@@ -484,24 +508,22 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 			    t->pinned ? TIMER_PINNED : 0);
 	}
 
-	err = xa_alloc_cyclic_irq(&tmap->timers, &id, t, xa_limit_31b,
-				  &tmap->next_id, GFP_KERNEL_ACCOUNT);
-	bpf_map_memcg_exit(old_memcg, memcg);
-	if (err < 0) {
-		kfree(t);
-		goto err_dec;
-	}
+	/* Publish. From here a delete may free t, but only after a grace
+	 * period, and it marks t dead first, so arming is checked under
+	 * t->lock inside an RCU read section.
+	 */
+	rcu_read_lock();
+	xa_lock_irqsave(&tmap->timers, irqflags);
+	__xa_store(&tmap->timers, id, t, GFP_ATOMIC);
+	xa_unlock_irqrestore(&tmap->timers, irqflags);
 
-	/* Visible to lookups and deletes from here on. */
 	raw_spin_lock_irqsave(&t->lock, irqflags);
-	t->id = id;
 	if (!t->dead && t->expires)
 		tmap_arm(t);
 	raw_spin_unlock_irqrestore(&t->lock, irqflags);
+	rcu_read_unlock();
 	return id;
 
-err_memcg:
-	bpf_map_memcg_exit(old_memcg, memcg);
 err_dec:
 	atomic_dec(&tmap->nr_timers);
 	return err;
@@ -529,7 +551,12 @@ static int timer_map_check_btf(const struct bpf_map *map, const struct btf *btf,
 			       const struct btf_type *key_type,
 			       const struct btf_type *value_type)
 {
-	/* key_size and value_size were checked: any 4 and 8 byte types do. */
+	/* A __u32 id (or no key type), a __u64 expiry. */
+	if (!btf_type_is_void(key_type) &&
+	    (!btf_type_is_int(key_type) || btf_int_bits(key_type) != 32))
+		return -EINVAL;
+	if (!btf_type_is_int(value_type) || btf_int_bits(value_type) != 64)
+		return -EINVAL;
 	return 0;
 }
 
@@ -584,5 +611,53 @@ const struct bpf_verifier_ops timer_verifier_ops = {
 	.is_valid_access = timer_prog_is_valid_access,
 };
 
+/* BPF_PROG_TEST_RUN: run the callback @repeat times on a given context,
+ * as the timer would (RCU, no migration), for tests and for measuring the
+ * callback's own cost.
+ */
+static int timer_prog_test_run(struct bpf_prog *prog,
+			       const union bpf_attr *kattr,
+			       union bpf_attr __user *uattr)
+{
+	void __user *ctx_in = u64_to_user_ptr(kattr->test.ctx_in);
+	u32 size = kattr->test.ctx_size_in, repeat, retval = 0, i;
+	struct bpf_timer_md ctx = {};
+	u64 start, duration;
+	int err = 0;
+
+	if (kattr->test.data_in || kattr->test.data_size_in ||
+	    kattr->test.data_out || kattr->test.ctx_out ||
+	    kattr->test.flags || kattr->test.cpu || kattr->test.batch_size)
+		return -EINVAL;
+	if (size && size != sizeof(ctx))
+		return -EINVAL;
+	if (size && copy_from_user(&ctx, ctx_in, size))
+		return -EFAULT;
+
+	repeat = max(kattr->test.repeat, 1U);
+	start = ktime_get_ns();
+	for (i = 0; i < repeat; i++) {
+		rcu_read_lock();
+		migrate_disable();
+		ctx.cpu = smp_processor_id();
+		retval = bpf_prog_run(prog, &ctx);
+		migrate_enable();
+		rcu_read_unlock();
+		if (signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	duration = div_u64(ktime_get_ns() - start, max(i, 1U));
+	duration = min_t(u64, duration, U32_MAX);
+
+	if (copy_to_user(&uattr->test.retval, &retval, sizeof(retval)) ||
+	    copy_to_user(&uattr->test.duration, &duration, sizeof(u32)))
+		return -EFAULT;
+	return err;
+}
+
 const struct bpf_prog_ops timer_prog_ops = {
+	.test_run = timer_prog_test_run,
 };
