@@ -20,6 +20,16 @@ enum timer_map_op {
 	TOP_DELETE,
 };
 
+/* Set by user space, per timer id */
+struct timer_cfg {
+	__u32 action;		/* enum timer_action */
+	__u32 target;		/* id for ACT_DELETE_OTHER */
+	__u64 arg;		/* delay for ACT_REARM_SELF */
+	__u64 max_runs;		/* return 0 once count reaches it */
+	__u32 period;		/* return value */
+	__u32 pad;
+};
+
 struct run_info {
 	__u64 count;
 	__u64 expires[HIST];	/* ctx->expires of the first HIST runs */

@@ -14,10 +14,8 @@
 #define SEC_NS	1000000000ULL
 #define PIN_PATH "/sys/fs/bpf/timer_map_test"
 
-#ifndef ENOTSUPP
-#define ENOTSUPP 524
-#endif
-
+/* The kernel-internal ENOTSUPP, from bpf_map_meta_alloc() */
+#define ERR_NOTSUPP 524
 
 static __u64 now_ns(void)
 {
@@ -109,7 +107,7 @@ static bool map_alive(__u32 id)
 	return true;
 }
 
-static __u64 memlock(int map_fd)
+static __u64 map_memlock(int map_fd)
 {
 	char path[64], line[128];
 	unsigned long long v = 0;
@@ -287,8 +285,8 @@ static void check_periodic(bool hres)
 
 	/* ids come from a per-map allocator, so set up before creating */
 	for (i = 0; i < 64; i++) {
-		skel->bss->period[i] = per;
-		skel->bss->max_runs[i] = n;
+		skel->bss->cfg[i].period = per;
+		skel->bss->cfg[i].max_runs = n;
 	}
 	id = create_timer(map_fd, prog_fd, 10 * MS, 0);
 	if (!ASSERT_GE(id, 0, "create"))
@@ -331,8 +329,10 @@ static void test_no_catch_up(void)
 		return;
 	map_fd = bpf_map__fd(skel->maps.timers);
 	prog_fd = bpf_program__fd(skel->progs.cb);
-	skel->bss->period[0] = skel->bss->period[1] = 10;
-	skel->bss->max_runs[0] = skel->bss->max_runs[1] = 2;
+	for (int i = 0; i < 2; i++) {
+		skel->bss->cfg[i].period = 10;
+		skel->bss->cfg[i].max_runs = 2;
+	}
 
 	start = now_ns() - SEC_NS; /* 100 periods ago */
 	id = create_timer(map_fd, prog_fd, start, BPF_F_TIMER_ABS);
@@ -394,14 +394,14 @@ static void test_callback_ops(void)
 	prog_fd = bpf_program__fd(skel->progs.cb);
 
 	/* ids are allocated cyclically from 0 in a new map */
-	skel->bss->action[0] = ACT_DELETE_SELF;
-	skel->bss->period[0] = 1;
-	skel->bss->action[1] = ACT_REARM_SELF;
-	skel->bss->arg[1] = 20 * MS;
-	skel->bss->action[2] = ACT_DISARM_SELF;
-	skel->bss->period[2] = 1;
-	skel->bss->action[4] = ACT_DELETE_OTHER;
-	skel->bss->target[4] = 3;
+	skel->bss->cfg[0].action = ACT_DELETE_SELF;
+	skel->bss->cfg[0].period = 1;
+	skel->bss->cfg[1].action = ACT_REARM_SELF;
+	skel->bss->cfg[1].arg = 20 * MS;
+	skel->bss->cfg[2].action = ACT_DISARM_SELF;
+	skel->bss->cfg[2].period = 1;
+	skel->bss->cfg[4].action = ACT_DELETE_OTHER;
+	skel->bss->cfg[4].target = 3;
 
 	del = create_timer(map_fd, prog_fd, 10 * MS, 0);
 	rearm = create_timer(map_fd, prog_fd, 10 * MS, 0);
@@ -457,25 +457,30 @@ static void test_cross_delete(void)
 	prog_fd = bpf_program__fd(skel->progs.hr_cb);
 
 	for (i = 0; i < 20; i++) {
-		at = now_ns() + 20 * MS;
-		pin_to_cpu(0);
-		a = create_timer(map_fd, prog_fd, at, BPF_F_TIMER_ABS | BPF_F_TIMER_CPU_PIN);
-		pin_to_cpu(1);
-		b = create_timer(map_fd, prog_fd, at, BPF_F_TIMER_ABS | BPF_F_TIMER_CPU_PIN);
-		unpin_cpu();
+		/* created disarmed, configured, then armed from two CPUs */
+		a = create_timer(map_fd, prog_fd, 0, BPF_F_TIMER_CPU_PIN);
+		b = create_timer(map_fd, prog_fd, 0, BPF_F_TIMER_CPU_PIN);
 		if (!ASSERT_GE(a, 0, "create a") || !ASSERT_GE(b, 0, "create b") ||
 		    !ASSERT_LT(a, 64, "a") || !ASSERT_LT(b, 64, "b"))
 			break;
-		skel->bss->action[a] = skel->bss->action[b] = ACT_DELETE_OTHER;
-		skel->bss->target[a] = b;
-		skel->bss->target[b] = a;
+		skel->bss->cfg[a].action = ACT_DELETE_OTHER;
+		skel->bss->cfg[b].action = ACT_DELETE_OTHER;
+		skel->bss->cfg[a].target = b;
+		skel->bss->cfg[b].target = a;
+		at = now_ns() + 20 * MS;
+		pin_to_cpu(0);
+		ASSERT_OK(bpf_map_update_elem(map_fd, &a, &at, BPF_ANY), "arm a");
+		pin_to_cpu(1);
+		ASSERT_OK(bpf_map_update_elem(map_fd, &b, &at, BPF_ANY), "arm b");
+		unpin_cpu();
 		/* at least one of them runs and deletes the other */
 		ASSERT_TRUE(WAIT_FOR(count_keys(map_fd) <= 1, 5000), "deleted");
 		left = count_keys(map_fd);
 		ASSERT_LE(left, 1, "at most one left");
 		bpf_map_delete_elem(map_fd, &a);
 		bpf_map_delete_elem(map_fd, &b);
-		skel->bss->action[a] = skel->bss->action[b] = ACT_NONE;
+		skel->bss->cfg[a].action = ACT_NONE;
+		skel->bss->cfg[b].action = ACT_NONE;
 	}
 	ASSERT_EQ(count_keys(map_fd), 0, "empty");
 	timer_map__destroy(skel);
@@ -598,7 +603,7 @@ static void test_close_stops(void)
 	if (!ASSERT_GE(map_fd, 0, "map"))
 		goto out;
 	for (i = 0; i < 8; i++)
-		skel->bss->period[i] = 2;
+		skel->bss->cfg[i].period = 2;
 	for (i = 0; i < 4; i++) {
 		id = create_timer(map_fd, prog_fd, MS, 0);
 		ASSERT_GE(id, 0, "create");
@@ -628,7 +633,7 @@ static void test_pinned(void)
 		return;
 	prog_fd = bpf_program__fd(skel->progs.cb);
 	for (int i = 0; i < 4; i++)
-		skel->bss->period[i] = 5;
+		skel->bss->cfg[i].period = 5;
 	unlink(PIN_PATH);
 	if (!ASSERT_OK(pipe(pfd), "pipe"))
 		goto out;
@@ -675,7 +680,7 @@ static void test_no_cycle(void)
 	map_fd = bpf_map__fd(skel->maps.timers);
 	ASSERT_OK(bpf_map_get_info_by_fd(map_fd, &info, &len), "map info");
 	pid = prog_id(bpf_program__fd(skel->progs.cb));
-	skel->bss->period[0] = 3;
+	skel->bss->cfg[0].period = 3;
 	id = create_timer(map_fd, bpf_program__fd(skel->progs.cb), MS, 0);
 	ASSERT_EQ(id, 0, "create");
 	ASSERT_TRUE(WAIT_FOR(RUNS(skel, 0) > 2, 5000), "running");
@@ -729,22 +734,29 @@ static void test_mem_usage(void)
 	map_fd = make_map(100, 0);
 	if (!ASSERT_GE(map_fd, 0, "map"))
 		goto out;
-	empty = memlock(map_fd);
+	empty = map_memlock(map_fd);
 	ASSERT_GT(empty, 0, "memlock");
 	for (i = 0; i < 100; i++)
 		ids[i] = create_timer(map_fd, prog_fd, 3600 * SEC_NS, 0);
-	full = memlock(map_fd);
+	full = map_memlock(map_fd);
 	ASSERT_GE(full, empty + 100 * 64, "grows with timers");
 	ASSERT_LE(full, empty + 100 * 1024, "by a bounded amount");
 	for (i = 0; i < 50; i++)
 		bpf_map_delete_elem(map_fd, &ids[i]);
-	ASSERT_EQ(memlock(map_fd), empty + (full - empty) / 2, "shrinks by half");
+	ASSERT_EQ(map_memlock(map_fd), empty + (full - empty) / 2, "shrinks by half");
 	for (i = 50; i < 100; i++)
 		bpf_map_delete_elem(map_fd, &ids[i]);
-	ASSERT_EQ(memlock(map_fd), empty, "back to empty");
+	ASSERT_EQ(map_memlock(map_fd), empty, "back to empty");
 	close(map_fd);
 out:
 	timer_map__destroy(skel);
+}
+
+static int mk(__u32 key_size, __u32 value_size, __u32 max_entries,
+	      struct bpf_map_create_opts *opts)
+{
+	return bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, key_size, value_size,
+			      max_entries, opts);
 }
 
 /* every bad input gets its errno and changes nothing */
@@ -774,22 +786,22 @@ static void test_errors(void)
 		goto out;
 
 	/* map creation */
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 8, 8, 1, NULL), -EINVAL, "key_size");
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 4, 1, NULL), -EINVAL, "value_size");
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, 0, NULL), -EINVAL, "max_entries");
+	ASSERT_EQ(mk(8, 8, 1, NULL), -EINVAL, "key_size");
+	ASSERT_EQ(mk(4, 4, 1, NULL), -EINVAL, "value_size");
+	ASSERT_EQ(mk(4, 8, 0, NULL), -EINVAL, "max_entries");
 	mopts.map_extra = 999;
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, 1, &mopts), -EINVAL, "resolution too fine");
+	ASSERT_EQ(mk(4, 8, 1, &mopts), -EINVAL, "resolution too fine");
 	mopts.map_extra = 3601 * SEC_NS;
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, 1, &mopts), -EINVAL, "resolution too coarse");
+	ASSERT_EQ(mk(4, 8, 1, &mopts), -EINVAL, "resolution too coarse");
 	mopts.map_extra = 0;
 	mopts.map_flags = BPF_F_NO_PREALLOC;
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, 1, &mopts), -EINVAL, "map_flags");
+	ASSERT_EQ(mk(4, 8, 1, &mopts), -EINVAL, "map_flags");
 	mopts.map_flags = BPF_F_RDONLY_PROG;
-	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, 1, &mopts), -EINVAL, "map_flags prog");
+	ASSERT_EQ(mk(4, 8, 1, &mopts), -EINVAL, "map_flags prog");
 	mopts.map_flags = 0;
 	mopts.inner_map_fd = map_fd;
 	ASSERT_EQ(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, NULL, 4, 4, 1, &mopts),
-		  -ENOTSUPP, "not an inner map");
+		  -ERR_NOTSUPP, "not an inner map");
 	mopts.inner_map_fd = 0;
 	mopts.map_extra = 0;
 

@@ -25,11 +25,7 @@ struct {
 } hr_timers SEC(".maps");
 
 struct run_info runs[MAX_IDS];
-__u32 action[MAX_IDS];
-__u32 target[MAX_IDS];
-__u64 arg[MAX_IDS];
-__u32 period[MAX_IDS];		/* return value */
-__u64 max_runs[MAX_IDS];	/* return 0 once count reaches it */
+struct timer_cfg cfg[MAX_IDS];
 __u64 early;			/* runs before their expiry */
 __u64 total_runs;
 
@@ -37,11 +33,13 @@ static __always_inline int run(void *map, struct bpf_timer_md *ctx)
 {
 	__u64 now = bpf_ktime_get_ns(), v;
 	__u32 id = ctx->id, other;
+	struct timer_cfg *c;
 	struct run_info *r;
 
 	if (id >= MAX_IDS)
 		return 0;
 	r = &runs[id];
+	c = &cfg[id];
 	if (r->count < HIST)
 		r->expires[r->count & (HIST - 1)] = ctx->expires;
 	r->count++;
@@ -53,27 +51,28 @@ static __always_inline int run(void *map, struct bpf_timer_md *ctx)
 	if (now < ctx->expires)
 		__sync_fetch_and_add(&early, 1);
 
-	switch (action[id]) {
+	switch (c->action) {
 	case ACT_DELETE_SELF:
 		r->op_err = bpf_map_delete_elem(map, &id);
 		break;
 	case ACT_DELETE_OTHER:
-		other = target[id];
+		other = c->target;
 		r->op_err = bpf_map_delete_elem(map, &other);
 		break;
 	case ACT_REARM_SELF:
-		v = now + arg[id];
+		v = now + c->arg;
 		r->op_err = bpf_map_update_elem(map, &id, &v, BPF_ANY);
-		action[id] = ACT_NONE;
+		c->action = ACT_NONE;
 		break;
 	case ACT_DISARM_SELF:
 		v = 0;
 		r->op_err = bpf_map_update_elem(map, &id, &v, BPF_ANY);
 		break;
 	}
-	if (max_runs[id] && r->count >= max_runs[id])
+	if (c->max_runs && r->count >= c->max_runs)
 		return 0;
-	return period[id];
+	/* the verifier wants a return value known to be in [0, INT_MAX] */
+	return c->period <= 1000000 ? c->period : 0;
 }
 
 SEC("timer")
