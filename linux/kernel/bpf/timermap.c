@@ -92,8 +92,18 @@ struct bpf_timer_map {
 	struct work_struct free_work;
 };
 
+/* Timers are allocated from one cache per backend, sized for the backend's
+ * member of the union at the end: 80 bytes for the wheel, 104 for hrtimers
+ * (without lock debugging).
+ */
 struct tmap_timer {
-	struct bpf_timer_map *tmap;
+	union {
+		/* Only used while alive: once dead, a timer is not armed again
+		 * and its runner does not get past the dead check.
+		 */
+		struct bpf_timer_map *tmap;
+		struct llist_node free_node;	/* deferred free, once dead */
+	};
 	struct bpf_prog *prog;
 	u64 expires;		/* the map value: absolute ns, 0 = disarmed */
 	raw_spinlock_t lock;	/* protects expires, seq, dead and arming */
@@ -101,13 +111,24 @@ struct tmap_timer {
 	u32 seq;		/* bumped by each update and delete */
 	bool dead;		/* unlinked from the map, never armed again */
 	bool pinned;		/* BPF_F_TIMER_CPU_PIN */
-	struct llist_node free_node;
+	bool hres;		/* hrtimer backend */
 	union {			/* one per backend; rcu once stopped for good */
 		struct timer_list timer;
 		struct hrtimer hrtimer;
 		struct rcu_head rcu;
 	};
 };
+
+#define TMAP_TIMER_SIZE(member) \
+	(offsetof(struct tmap_timer, member) + \
+	 sizeof_field(struct tmap_timer, member))
+
+static struct kmem_cache *tmap_wheel_cache, *tmap_hres_cache;
+
+static struct kmem_cache *tmap_cache(bool hres)
+{
+	return hres ? tmap_hres_cache : tmap_wheel_cache;
+}
 
 static struct bpf_timer_map *to_tmap(const struct bpf_map *map)
 {
@@ -121,7 +142,7 @@ static void tmap_arm(struct tmap_timer *t)
 	unsigned long delay = 0;
 	s64 delta;
 
-	if (t->tmap->hres) {
+	if (t->hres) {
 		if (t->pinned)
 			mode |= HRTIMER_MODE_PINNED;
 		hrtimer_start(&t->hrtimer, ns_to_ktime(t->expires), mode);
@@ -140,7 +161,7 @@ static void tmap_arm(struct tmap_timer *t)
  */
 static int tmap_disarm(struct tmap_timer *t)
 {
-	if (t->tmap->hres)
+	if (t->hres)
 		return hrtimer_try_to_cancel(&t->hrtimer);
 	return try_to_del_timer_sync(&t->timer);
 }
@@ -284,7 +305,7 @@ static void tmap_free(struct tmap_timer *t)
 /* Wait for a running callback of a dead timer, then free it. */
 static void tmap_free_sync(struct tmap_timer *t)
 {
-	if (t->tmap->hres)
+	if (t->hres)
 		hrtimer_cancel(&t->hrtimer);
 	else
 		timer_shutdown_sync(&t->timer);
@@ -482,19 +503,21 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 	}
 
 	memcg = bpf_map_memcg_enter(map, &old_memcg);
-	t = kzalloc_node(sizeof(*t), GFP_KERNEL_ACCOUNT | __GFP_NOWARN,
-			 map->numa_node);
+	t = kmem_cache_alloc_node(tmap_cache(tmap->hres), GFP_KERNEL_ACCOUNT |
+				  __GFP_ZERO | __GFP_NOWARN, map->numa_node);
 	/* Reserve the id: a NULL entry, invisible to lookups and deletes. */
 	err = t ? xa_alloc_cyclic_irq(&tmap->timers, &id, NULL, xa_limit_31b,
 				      &tmap->next_id, GFP_KERNEL_ACCOUNT) :
 		  -ENOMEM;
 	bpf_map_memcg_exit(old_memcg, memcg);
 	if (err < 0) {
-		kfree(t);
+		if (t)
+			kmem_cache_free(tmap_cache(tmap->hres), t);
 		goto err_dec;
 	}
 
 	t->tmap = tmap;
+	t->hres = tmap->hres;
 	t->prog = prog;
 	t->id = id;
 	t->expires = expires;
@@ -566,10 +589,22 @@ static u64 timer_map_mem_usage(const struct bpf_map *map)
 	u64 per_timer;
 
 	/* The timer object plus its share of the XArray's nodes. */
-	per_timer = kmalloc_size_roundup(sizeof(struct tmap_timer)) +
+	per_timer = kmem_cache_size(tmap_cache(tmap->hres)) +
 		    DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
 	return sizeof(*tmap) + atomic_read(&tmap->nr_timers) * per_timer;
 }
+
+static int __init timer_map_init(void)
+{
+	tmap_wheel_cache = kmem_cache_create("bpf_timer_map_wheel",
+					     TMAP_TIMER_SIZE(timer), 0,
+					     SLAB_ACCOUNT | SLAB_PANIC, NULL);
+	tmap_hres_cache = kmem_cache_create("bpf_timer_map_hrtimer",
+					    TMAP_TIMER_SIZE(hrtimer), 0,
+					    SLAB_ACCOUNT | SLAB_PANIC, NULL);
+	return 0;
+}
+late_initcall(timer_map_init);
 
 BTF_ID_LIST_SINGLE(timer_map_btf_ids, struct, bpf_timer_map)
 const struct bpf_map_ops timer_map_ops = {

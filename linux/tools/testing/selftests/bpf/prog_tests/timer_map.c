@@ -294,9 +294,14 @@ static void check_periodic(bool hres)
 	ASSERT_TRUE(WAIT_FOR(RUNS(skel, id) == n, 10000), "ran n times");
 	usleep(50000);
 	ASSERT_EQ(RUNS(skel, id), n, "stopped after returning 0");
+	/* On the period grid: a run late by more than a period skips the
+	 * missed ones (no burst), so under load steps may be multiples.
+	 */
 	e = skel->bss->runs[id].expires;
-	for (i = 1; i < n; i++)
-		ASSERT_EQ(e[i] - e[i - 1], per * res, "exact period");
+	for (i = 1; i < n; i++) {
+		ASSERT_GT(e[i], e[i - 1], "later expiry");
+		ASSERT_EQ((e[i] - e[i - 1]) % (per * res), 0, "on the period grid");
+	}
 	ASSERT_EQ(skel->bss->early, 0, "never early");
 	ASSERT_EQ(lookup(map_fd, id), 0, "disarmed at the end");
 	if (!bpf_prog_get_info_by_fd(prog_fd, &info, &len))
@@ -467,7 +472,7 @@ static void test_cross_delete(void)
 		skel->bss->cfg[b].action = ACT_DELETE_OTHER;
 		skel->bss->cfg[a].target = b;
 		skel->bss->cfg[b].target = a;
-		at = now_ns() + 20 * MS;
+		at = now_ns() + 200 * MS;
 		pin_to_cpu(0);
 		ASSERT_OK(bpf_map_update_elem(map_fd, &a, &at, BPF_ANY), "arm a");
 		pin_to_cpu(1);
