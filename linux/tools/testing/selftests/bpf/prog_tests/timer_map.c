@@ -87,25 +87,17 @@ static __u32 prog_id(int prog_fd)
 	return info.id;
 }
 
-static bool prog_alive(__u32 id)
+/* Whether an fd_by_id lookup found the object; closes what it got. */
+static bool got_fd(int fd)
 {
-	int fd = bpf_prog_get_fd_by_id(id);
-
 	if (fd < 0)
 		return false;
 	close(fd);
 	return true;
 }
 
-static bool map_alive(__u32 id)
-{
-	int fd = bpf_map_get_fd_by_id(id);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
+#define prog_alive(id) got_fd(bpf_prog_get_fd_by_id(id))
+#define map_alive(id) got_fd(bpf_map_get_fd_by_id(id))
 
 static __u64 map_memlock(int map_fd)
 {
