@@ -119,10 +119,6 @@ struct tmap_timer {
 	};
 };
 
-#define TMAP_TIMER_SIZE(member) \
-	(offsetof(struct tmap_timer, member) + \
-	 sizeof_field(struct tmap_timer, member))
-
 static struct kmem_cache *tmap_wheel_cache, *tmap_hres_cache;
 
 static struct kmem_cache *tmap_cache(bool hres)
@@ -596,12 +592,14 @@ static u64 timer_map_mem_usage(const struct bpf_map *map)
 
 static int __init timer_map_init(void)
 {
-	tmap_wheel_cache = kmem_cache_create("bpf_timer_map_wheel",
-					     TMAP_TIMER_SIZE(timer), 0,
-					     SLAB_ACCOUNT | SLAB_PANIC, NULL);
-	tmap_hres_cache = kmem_cache_create("bpf_timer_map_hrtimer",
-					    TMAP_TIMER_SIZE(hrtimer), 0,
-					    SLAB_ACCOUNT | SLAB_PANIC, NULL);
+	tmap_wheel_cache =
+		kmem_cache_create("bpf_timer_map_wheel",
+				  offsetofend(struct tmap_timer, timer), 0,
+				  SLAB_ACCOUNT | SLAB_PANIC, NULL);
+	tmap_hres_cache =
+		kmem_cache_create("bpf_timer_map_hrtimer",
+				  offsetofend(struct tmap_timer, hrtimer), 0,
+				  SLAB_ACCOUNT | SLAB_PANIC, NULL);
 	return 0;
 }
 late_initcall(timer_map_init);
