@@ -476,6 +476,10 @@ int bpf_timer_map_delete_sync(struct bpf_map *map, void *key)
 
 /* BPF_TIMER_CREATE: the new timer takes over the caller's reference on
  * @prog when an id (>= 0) is returned. @flags were checked by the caller.
+ *
+ * The caller holds the map's fd, a user reference, for the whole call, so
+ * map_release_uref cannot run between the id's reservation and the timer's
+ * publication: no timer outlives the map's last user reference.
  */
 int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 			 u64 expires, u64 flags)
