@@ -867,8 +867,25 @@ out:
 	timer_map__destroy(skel);
 }
 
+/* libbpf knows the types by name and can probe them */
+static void test_libbpf(void)
+{
+	enum bpf_prog_type ptype;
+	enum bpf_attach_type atype;
+
+	ASSERT_STREQ(libbpf_bpf_map_type_str(BPF_MAP_TYPE_TIMER), "timer", "map type name");
+	ASSERT_STREQ(libbpf_bpf_prog_type_str(BPF_PROG_TYPE_TIMER), "timer", "prog type name");
+	ASSERT_OK(libbpf_prog_type_by_name("timer", &ptype, &atype), "SEC(\"timer\")");
+	ASSERT_EQ(ptype, BPF_PROG_TYPE_TIMER, "section's prog type");
+	ASSERT_EQ(libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TIMER, NULL), 1, "probe map type");
+	ASSERT_EQ(libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TIMER, NULL), 1, "probe prog type");
+	ASSERT_EQ(bpf_timer_create(-1, -1, NULL), -EBADF, "NULL opts");
+}
+
 void test_timer_map(void)
 {
+	if (test__start_subtest("libbpf"))
+		test_libbpf();
 	if (test__start_subtest("crud"))
 		test_crud();
 	if (test__start_subtest("fire_once"))
