@@ -648,53 +648,8 @@ const struct bpf_verifier_ops timer_verifier_ops = {
 	.is_valid_access = timer_prog_is_valid_access,
 };
 
-/* BPF_PROG_TEST_RUN: run the callback @repeat times on a given context,
- * as the timer would (RCU, no migration), for tests and for measuring the
- * callback's own cost.
- */
-static int timer_prog_test_run(struct bpf_prog *prog,
-			       const union bpf_attr *kattr,
-			       union bpf_attr __user *uattr)
-{
-	void __user *ctx_in = u64_to_user_ptr(kattr->test.ctx_in);
-	u32 size = kattr->test.ctx_size_in, repeat, retval = 0, i;
-	struct bpf_timer_md ctx = {};
-	u64 start, duration;
-	int err = 0;
-
-	if (kattr->test.data_in || kattr->test.data_size_in ||
-	    kattr->test.data_out || kattr->test.ctx_out ||
-	    kattr->test.flags || kattr->test.cpu || kattr->test.batch_size)
-		return -EINVAL;
-	if (size && size != sizeof(ctx))
-		return -EINVAL;
-	if (size && copy_from_user(&ctx, ctx_in, size))
-		return -EFAULT;
-
-	repeat = max(kattr->test.repeat, 1U);
-	start = ktime_get_ns();
-	for (i = 0; i < repeat; i++) {
-		rcu_read_lock();
-		migrate_disable();
-		ctx.cpu = smp_processor_id();
-		retval = bpf_prog_run(prog, &ctx);
-		migrate_enable();
-		rcu_read_unlock();
-		if (signal_pending(current)) {
-			err = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-	duration = div_u64(ktime_get_ns() - start, max(i, 1U));
-	duration = min_t(u64, duration, U32_MAX);
-
-	if (copy_to_user(&uattr->test.retval, &retval, sizeof(retval)) ||
-	    copy_to_user(&uattr->test.duration, &duration, sizeof(u32)))
-		return -EFAULT;
-	return err;
-}
-
 const struct bpf_prog_ops timer_prog_ops = {
-	.test_run = timer_prog_test_run,
+#ifdef CONFIG_NET
+	.test_run = bpf_prog_test_run_timer,
+#endif
 };

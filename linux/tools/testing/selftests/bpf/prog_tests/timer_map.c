@@ -882,8 +882,35 @@ static void test_libbpf(void)
 	ASSERT_EQ(bpf_timer_create(-1, -1, NULL), -EBADF, "NULL opts");
 }
 
+/* BPF_PROG_TEST_RUN runs a callback on a given context */
+static void test_prog_test_run(void)
+{
+	struct bpf_timer_md md = { .id = 5, .expires = 123 };
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md), .repeat = 10);
+	struct timer_map *skel;
+	int prog_fd;
+
+	skel = timer_map__open_and_load();
+	if (!ASSERT_OK_PTR(skel, "open_and_load"))
+		return;
+	prog_fd = bpf_program__fd(skel->progs.cb);
+	skel->bss->cfg[5].period = 7;
+	ASSERT_OK(bpf_prog_test_run_opts(prog_fd, &topts), "test_run");
+	ASSERT_EQ(topts.retval, 7, "retval");
+	ASSERT_EQ(skel->bss->runs[5].count, 10, "repeat");
+	ASSERT_EQ(skel->bss->runs[5].last_expires, 123, "ctx->expires");
+	ASSERT_EQ(skel->bss->runs[5].id, 5, "ctx->id");
+
+	topts.ctx_size_in = sizeof(md) - 1;
+	ASSERT_EQ(bpf_prog_test_run_opts(prog_fd, &topts), -EINVAL, "ctx size");
+	timer_map__destroy(skel);
+}
+
 void test_timer_map(void)
 {
+	if (test__start_subtest("prog_test_run"))
+		test_prog_test_run();
 	if (test__start_subtest("libbpf"))
 		test_libbpf();
 	if (test__start_subtest("crud"))
