@@ -552,6 +552,35 @@ err_dec:
 	return err;
 }
 
+/* BPF_TIMER_GET_INFO: what the map value does not show. */
+int bpf_timer_map_get_info(struct bpf_map *map, u32 id,
+			   struct bpf_timer_info *info)
+{
+	struct tmap_timer *t;
+	unsigned long flags;
+	int err = -ENOENT;
+
+	/* t is freed after a grace period, and holds its program until it
+	 * is dead, which is checked under its lock.
+	 */
+	rcu_read_lock();
+	t = xa_load(&to_tmap(map)->timers, id);
+	if (!t)
+		goto out;
+	raw_spin_lock_irqsave(&t->lock, flags);
+	if (!t->dead) {
+		info->id = id;
+		info->prog_id = t->prog->aux->id;
+		info->expires = t->expires;
+		info->flags = t->pinned ? BPF_F_TIMER_CPU_PIN : 0;
+		err = 0;
+	}
+	raw_spin_unlock_irqrestore(&t->lock, flags);
+out:
+	rcu_read_unlock();
+	return err;
+}
+
 static int timer_map_get_next_key(struct bpf_map *map, void *key,
 				  void *next_key)
 {
