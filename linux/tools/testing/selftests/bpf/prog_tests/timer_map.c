@@ -882,6 +882,126 @@ static void test_libbpf(void)
 	ASSERT_EQ(bpf_timer_create(-1, -1, NULL), -EBADF, "NULL opts");
 }
 
+/* bpf_program__create_timer(): skeleton objects in, timer id out */
+static void test_program_create_timer(void)
+{
+	LIBBPF_OPTS(bpf_timer_create_opts, opts, .expires = 60 * SEC_NS);
+	struct timer_map *skel;
+	int id, map_fd;
+
+	skel = timer_map__open();
+	if (!ASSERT_OK_PTR(skel, "open"))
+		return;
+	ASSERT_EQ(bpf_program__create_timer(skel->progs.cb, skel->maps.timers, &opts),
+		  -EINVAL, "before load");
+	if (!ASSERT_OK(timer_map__load(skel), "load"))
+		goto out;
+	map_fd = bpf_map__fd(skel->maps.timers);
+
+	id = bpf_program__create_timer(skel->progs.cb, skel->maps.timers, &opts);
+	if (!ASSERT_GE(id, 0, "create"))
+		goto out;
+	ASSERT_GT(lookup(map_fd, id), now_ns() + 50 * SEC_NS, "relative expiry");
+	id = bpf_program__create_timer(skel->progs.hr_cb, skel->maps.hr_timers, NULL);
+	if (ASSERT_GE(id, 0, "NULL opts"))
+		ASSERT_EQ(lookup(bpf_map__fd(skel->maps.hr_timers), id), 0, "disarmed");
+
+	ASSERT_EQ(bpf_program__create_timer(skel->progs.map_ops, skel->maps.timers, &opts),
+		  -EINVAL, "tc program");
+	ASSERT_EQ(bpf_program__create_timer(skel->progs.cb, skel->maps.bss, &opts),
+		  -EINVAL, "array map");
+	opts.flags = 1ULL << 63;
+	ASSERT_EQ(bpf_program__create_timer(skel->progs.cb, skel->maps.timers, &opts),
+		  -EINVAL, "unknown flag");
+	ASSERT_EQ(count_keys(map_fd), 1, "errors changed nothing");
+out:
+	timer_map__destroy(skel);
+}
+
+/* BPF_TIMER_GET_INFO: the callback and flags the map value does not show */
+static void test_get_info(void)
+{
+	struct { struct bpf_timer_info info; __u64 tail; } big = {};
+	struct bpf_prog_info pinfo = {};
+	struct bpf_timer_info info;
+	__u32 len, plen = sizeof(pinfo);
+	int map_fd, prog_fd, ro_fd = -1, wo_fd = -1, arr_fd = -1;
+	struct timer_map *skel;
+	__u64 expires;
+	int id, pinned;
+
+	skel = timer_map__open_and_load();
+	if (!ASSERT_OK_PTR(skel, "open_and_load"))
+		return;
+	map_fd = bpf_map__fd(skel->maps.timers);
+	prog_fd = bpf_program__fd(skel->progs.cb);
+	if (!ASSERT_OK(bpf_prog_get_info_by_fd(prog_fd, &pinfo, &plen), "prog info"))
+		goto out;
+	expires = now_ns() + 60 * SEC_NS;
+	id = create_timer(map_fd, prog_fd, expires, BPF_F_TIMER_ABS);
+	pinned = create_timer(map_fd, prog_fd, 0, BPF_F_TIMER_CPU_PIN);
+	if (!ASSERT_GE(id, 0, "create") || !ASSERT_GE(pinned, 0, "create pinned"))
+		goto out;
+
+	memset(&info, 0xff, sizeof(info));
+	len = sizeof(info);
+	if (ASSERT_OK(bpf_timer_get_info(map_fd, id, &info, &len), "get_info")) {
+		ASSERT_EQ(len, sizeof(info), "info_len");
+		ASSERT_EQ(info.id, id, "id");
+		ASSERT_EQ(info.prog_id, pinfo.id, "prog_id");
+		ASSERT_EQ(info.expires, expires, "expires");
+		ASSERT_EQ(info.flags, 0, "flags");
+	}
+	len = sizeof(info);
+	if (ASSERT_OK(bpf_timer_get_info(map_fd, pinned, &info, &len), "get_info pinned")) {
+		ASSERT_EQ(info.expires, 0, "disarmed");
+		ASSERT_EQ(info.flags, BPF_F_TIMER_CPU_PIN, "pin flag");
+	}
+
+	/* A short buffer gets the head; a longer one must end in zeroes. */
+	memset(&info, 0, sizeof(info));
+	len = offsetof(struct bpf_timer_info, expires);
+	ASSERT_OK(bpf_timer_get_info(map_fd, id, &info, &len), "short buffer");
+	ASSERT_EQ(len, offsetof(struct bpf_timer_info, expires), "short info_len");
+	ASSERT_EQ(info.prog_id, pinfo.id, "short prog_id");
+	ASSERT_EQ(info.expires, 0, "nothing past info_len");
+	len = sizeof(big);
+	ASSERT_OK(bpf_timer_get_info(map_fd, id, &big.info, &len), "zero tail");
+	ASSERT_EQ(len, sizeof(info), "zero tail info_len");
+	big.tail = 1;
+	len = sizeof(big);
+	ASSERT_EQ(bpf_timer_get_info(map_fd, id, &big.info, &len), -E2BIG, "non-zero tail");
+
+	len = sizeof(info);
+	ASSERT_EQ(bpf_timer_get_info(map_fd, 12345, &info, &len), -ENOENT, "missing id");
+	ASSERT_EQ(bpf_timer_get_info(-1, id, &info, &len), -EBADF, "bad fd");
+	ASSERT_EQ(bpf_timer_get_info(prog_fd, id, &info, &len), -EINVAL, "prog fd");
+	arr_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, 1, NULL);
+	ASSERT_EQ(bpf_timer_get_info(arr_fd, 0, &info, &len), -EINVAL, "array map");
+	ASSERT_EQ(bpf_timer_get_info(map_fd, id, NULL, &len), -EFAULT, "NULL info");
+
+	if (!ASSERT_OK(bpf_obj_pin(map_fd, PIN_PATH), "pin"))
+		goto out;
+	wo_fd = bpf_obj_get_opts(PIN_PATH, &(struct bpf_obj_get_opts){
+		.sz = sizeof(struct bpf_obj_get_opts), .file_flags = BPF_F_WRONLY });
+	ro_fd = bpf_obj_get_opts(PIN_PATH, &(struct bpf_obj_get_opts){
+		.sz = sizeof(struct bpf_obj_get_opts), .file_flags = BPF_F_RDONLY });
+	unlink(PIN_PATH);
+	ASSERT_EQ(bpf_timer_get_info(wo_fd, id, &info, &len), -EPERM, "write-only fd");
+	ASSERT_OK(bpf_timer_get_info(ro_fd, id, &info, &len), "read-only fd");
+
+	ASSERT_OK(bpf_map_delete_elem(map_fd, &id), "delete");
+	ASSERT_EQ(bpf_timer_get_info(map_fd, id, &info, &len), -ENOENT, "deleted id");
+out:
+	if (ro_fd >= 0)
+		close(ro_fd);
+	if (wo_fd >= 0)
+		close(wo_fd);
+	if (arr_fd >= 0)
+		close(arr_fd);
+	timer_map__destroy(skel);
+}
+
 /* BPF_PROG_TEST_RUN runs a callback on a given context */
 static void test_prog_test_run(void)
 {
@@ -913,6 +1033,10 @@ void test_timer_map(void)
 		test_prog_test_run();
 	if (test__start_subtest("libbpf"))
 		test_libbpf();
+	if (test__start_subtest("program_create_timer"))
+		test_program_create_timer();
+	if (test__start_subtest("get_info"))
+		test_get_info();
 	if (test__start_subtest("crud"))
 		test_crud();
 	if (test__start_subtest("fire_once"))
