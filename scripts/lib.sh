@@ -34,7 +34,8 @@ clang-19:clang-19 ld.lld-19:lld-19 llvm-strip-19:llvm-19 pahole:dwarves
 gcc:gcc make:make bc:bc flex:flex bison:bison ccache:ccache cpio:cpio
 xz:xz-utils rsync:rsync patch:patch git:git perl:perl python3:python3
 qemu-system-x86_64:qemu-system-x86 ip:iproute2 tc:iproute2
-/bin/busybox:busybox-static
+/bin/busybox:busybox-static jq:jq
+/usr/share/bash-completion/bash_completion:bash-completion
 /usr/include/libelf.h:libelf-dev /usr/include/zlib.h:zlib1g-dev
 /usr/include/zstd.h:libzstd-dev /usr/include/openssl/ssl.h:libssl-dev
 /usr/include/sys/capability.h:libcap-dev
