@@ -136,10 +136,11 @@ expect_ok timer_create_hres '^0$' timer create map pinned "$D/hr" \
 # (Timers 0 and 1 expire in 10 minutes: the checks take far less even
 # under emulation.)
 run timer show map pinned "$D/tm"
+m="^map $map_id name tm_bpftool " p=" prog $prog_id name tick"
 if [ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 3 ] &&
-   grep -Eq "^map $map_id name tm_bpftool  id 0  expires [0-9]+ \(in [1-5]?[0-9]{2}\.[0-9]{3}s\)  prog $prog_id name tick$" <<<"$out" &&
-   grep -Eq "^map $map_id name tm_bpftool  id 1  expires [0-9]+ \(in [0-9.]+s\)  prog $prog_id name tick$" <<<"$out" &&
-   grep -Eq "^map $map_id name tm_bpftool  id 2  disarmed  prog $prog_id name tick  pin_cpu$" <<<"$out"; then
+   grep -Eq "$m id 0  expires [0-9]+ \(in [1-5]?[0-9]{2}\.[0-9]{3}s\) $p\$" <<<"$out" &&
+   grep -Eq "$m id 1  expires [0-9]+ \(in [0-9.]+s\) $p\$" <<<"$out" &&
+   grep -Eq "$m id 2  disarmed $p  pin_cpu\$" <<<"$out"; then
 	ok timer_show
 else
 	not_ok timer_show "printed '$out' ($rc): $err"
@@ -253,7 +254,7 @@ COMPLETION=${BPFTOOL_COMPLETION:-$(dirname "$0")/../../../bpf/bpftool/bash-compl
 # completes NAME WANT WORDS...: completing the last of WORDS offers every
 # word of WANT, and none of the words of $avoid
 completes() {
-	local name=$1 want=$2 got w
+	local name=$1 want=$2 got w bad=
 	shift 2
 	got=$(PATH=$(dirname "$(command -v "$BPFTOOL")"):$PATH bash -c '
 		source /usr/share/bash-completion/bash_completion
@@ -263,12 +264,16 @@ completes() {
 		_bpftool bpftool "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
 		echo "${COMPREPLY[*]}"' "$COMPLETION" bpftool "$@" 2>&1)
 	for w in $want; do
-		grep -qw -- "$w" <<<"$got" || { not_ok "$name" "'$*' completes to '$got'"; return; }
+		grep -qw -- "$w" <<<"$got" || bad=1
 	done
 	for w in ${avoid:-}; do
-		! grep -qw -- "$w" <<<"$got" || { not_ok "$name" "'$*' completes to '$got'"; return; }
+		! grep -qw -- "$w" <<<"$got" || bad=1
 	done
-	ok "$name"
+	if [ -n "$bad" ]; then
+		not_ok "$name" "'$*' completes to '$got'"
+	else
+		ok "$name"
+	fi
 }
 
 if [ -f /usr/share/bash-completion/bash_completion ] && [ -f "$COMPLETION" ]; then
