@@ -585,16 +585,19 @@ static int timer_map_get_next_key(struct bpf_map *map, void *key,
 				  void *next_key)
 {
 	struct bpf_timer_map *tmap = to_tmap(map);
-	unsigned long id = 0;
+	unsigned long id = key ? *(u32 *)key : 0;
+	void *t;
 
-	/* Ids in ascending order; an unknown key restarts from the first. */
-	if (key && xa_load(&tmap->timers, *(u32 *)key)) {
-		id = *(u32 *)key;
-		if (!xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT))
-			return -ENOENT;
-	} else if (!xa_find(&tmap->timers, &id, ULONG_MAX, XA_PRESENT)) {
+	/* Ids in ascending order, from the first above @key whether or not
+	 * @key still exists: a dump goes on where it was when callbacks
+	 * delete timers meanwhile, instead of starting over as hash maps do.
+	 */
+	if (key)
+		t = xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
+	else
+		t = xa_find(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
+	if (!t)
 		return -ENOENT;
-	}
 	*(u32 *)next_key = id;
 	return 0;
 }

@@ -918,11 +918,43 @@ out:
 	timer_map__destroy(skel);
 }
 
+/* get_next_key goes on above a key deleted meanwhile, instead of restarting */
+static void test_get_next_key(void)
+{
+	__u32 ids[3], next, gone = 12345;
+	struct timer_map *skel;
+	int map_fd, prog_fd, i;
+
+	skel = timer_map__open_and_load();
+	if (!ASSERT_OK_PTR(skel, "open_and_load"))
+		return;
+	map_fd = bpf_map__fd(skel->maps.timers);
+	prog_fd = bpf_program__fd(skel->progs.cb);
+	for (i = 0; i < 3; i++) {
+		ids[i] = create_timer(map_fd, prog_fd, 0, 0);
+		if (!ASSERT_LT(ids[i], INT_MAX, "create"))
+			goto out;
+	}
+	ASSERT_OK(bpf_map_get_next_key(map_fd, NULL, &next), "first");
+	ASSERT_EQ(next, ids[0], "first id");
+	ASSERT_OK(bpf_map_delete_elem(map_fd, &ids[1]), "delete middle");
+	ASSERT_OK(bpf_map_get_next_key(map_fd, &ids[1], &next), "after deleted key");
+	ASSERT_EQ(next, ids[2], "next above the deleted key");
+	ASSERT_OK(bpf_map_delete_elem(map_fd, &ids[0]), "delete first");
+	ASSERT_OK(bpf_map_get_next_key(map_fd, &ids[0], &next), "after deleted first");
+	ASSERT_EQ(next, ids[2], "next above the deleted first");
+	ASSERT_EQ(bpf_map_get_next_key(map_fd, &ids[2], &next), -ENOENT, "last");
+	ASSERT_EQ(bpf_map_get_next_key(map_fd, &gone, &next), -ENOENT, "above the last");
+out:
+	timer_map__destroy(skel);
+}
+
 /* BPF_TIMER_GET_INFO: the callback and flags the map value does not show */
 static void test_get_info(void)
 {
 	struct { struct bpf_timer_info info; __u64 tail; } big = {};
 	struct bpf_prog_info pinfo = {};
+	union bpf_attr attr;
 	struct bpf_timer_info info;
 	__u32 len, plen = sizeof(pinfo);
 	int map_fd, prog_fd, ro_fd = -1, wo_fd = -1, arr_fd = -1;
@@ -971,6 +1003,23 @@ static void test_get_info(void)
 	big.tail = 1;
 	len = sizeof(big);
 	ASSERT_EQ(bpf_timer_get_info(map_fd, id, &big.info, &len), -E2BIG, "non-zero tail");
+
+	len = 0;
+	ASSERT_OK(bpf_timer_get_info(map_fd, id, &info, &len), "info_len 0");
+	ASSERT_EQ(len, 0, "nothing copied");
+	len = 2 * getpagesize();
+	ASSERT_EQ(bpf_timer_get_info(map_fd, id, &info, &len), -E2BIG,
+		  "info_len over a page");
+
+	/* flags, the u32 before info, must be zero */
+	memset(&attr, 0, sizeof(attr));
+	attr.timer_info.map_fd = map_fd;
+	attr.timer_info.id = id;
+	attr.timer_info.info_len = sizeof(info);
+	attr.timer_info.info = ptr_to_u64(&info);
+	attr.timer_info.flags = 1;
+	ASSERT_EQ(syscall(__NR_bpf, BPF_TIMER_GET_INFO, &attr, sizeof(attr)), -1, "flags");
+	ASSERT_EQ(errno, EINVAL, "flags errno");
 
 	len = sizeof(info);
 	ASSERT_EQ(bpf_timer_get_info(map_fd, 12345, &info, &len), -ENOENT, "missing id");
@@ -1037,6 +1086,8 @@ void test_timer_map(void)
 		test_program_create_timer();
 	if (test__start_subtest("get_info"))
 		test_get_info();
+	if (test__start_subtest("get_next_key"))
+		test_get_next_key();
 	if (test__start_subtest("crud"))
 		test_crud();
 	if (test__start_subtest("fire_once"))
