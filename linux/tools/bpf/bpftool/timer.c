@@ -53,7 +53,9 @@ const char *timer_fmt_ns(char *buf, size_t len, __u64 ns)
 	return buf;
 }
 
-/* NUMBER[ns|us|ms|s], in nanoseconds. */
+/* NUMBER[ns|us|ms|s], in nanoseconds: -EINVAL if malformed, -ERANGE past
+ * KTIME_MAX.
+ */
 int timer_parse_duration(const char *str, __u64 *ns)
 {
 	static const struct {
@@ -72,11 +74,12 @@ int timer_parse_duration(const char *str, __u64 *ns)
 	errno = 0;
 	val = strtoull(str, &end, 10);
 	if (errno)
-		return -errno;
+		return errno == ERANGE ? -ERANGE : -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(units); i++) {
 		if (strcmp(end, units[i].suffix))
 			continue;
-		if (__builtin_mul_overflow(val, units[i].mult, ns))
+		if (__builtin_mul_overflow(val, units[i].mult, ns) ||
+		    *ns > INT64_MAX)
 			return -ERANGE;
 		return 0;
 	}
@@ -84,53 +87,59 @@ int timer_parse_duration(const char *str, __u64 *ns)
 }
 
 /* The value of a timer map from the command line, as an absolute expiry:
- * "delay DURATION", "at NS", "disarm", a single number (absolute ns), or
- * the raw bytes. Returns what follows, NULL on error.
+ * "delay DURATION", "at NS", "disarm" or NS. The keywords must be given in
+ * full: values are data, "d" or "" should not mean anything. A delay of 0
+ * disarms, as a relative expiry of 0 does for BPF_TIMER_CREATE. Returns
+ * what follows, NULL on error.
  */
+static void p_err_duration(const char *what, const char *arg, int err)
+{
+	if (err == -ERANGE)
+		p_err("bad %s '%s': beyond KTIME_MAX", what, arg);
+	else
+		p_err("bad %s '%s': expected NUMBER[ns|us|ms|s]", what, arg);
+}
+
 char **timer_parse_expiry(char **argv, __u64 *expires)
 {
-	__u64 delay;
-	char *end;
+	bool at = *argv && !strcmp(*argv, "at");
+	__u64 ns;
+	int err;
 
-	if (!*argv) {
-		p_err("missing timer expiry");
-		return NULL;
-	}
-	if (is_prefix(*argv, "disarm")) {
+	if (*argv && !strcmp(*argv, "disarm")) {
 		*expires = 0;
 		return argv + 1;
 	}
-	if (is_prefix(*argv, "delay") || is_prefix(*argv, "at")) {
-		bool at = is_prefix(*argv, "at");
-
-		if (!argv[1] || timer_parse_duration(argv[1], &delay)) {
-			p_err("bad %s '%s': expected NUMBER[ns|us|ms|s]",
-			      at ? "time" : "delay", argv[1] ?: "");
+	if (at || (*argv && !strcmp(*argv, "delay"))) {
+		err = argv[1] ? timer_parse_duration(argv[1], &ns) : -EINVAL;
+		if (!err && !at && ns &&
+		    (__builtin_add_overflow(ns, timer_now_ns(), &ns) ||
+		     ns > INT64_MAX))
+			err = -ERANGE;
+		if (err) {
+			p_err_duration(at ? "time" : "delay", argv[1] ?: "", err);
 			return NULL;
 		}
-		if (!at && delay)
-			delay += timer_now_ns();
-		*expires = delay;
+		*expires = ns;
 		return argv + 2;
 	}
-	/* One number alone is the expiry; more are its bytes. */
-	errno = 0;
-	*expires = strtoull(*argv, &end, 0);
-	if (!*end && !errno && (!argv[1] || !is_number(argv[1])))
+	if (*argv && is_decimal(*argv) && !timer_parse_duration(*argv, &ns)) {
+		*expires = ns;
 		return argv + 1;
+	}
 	p_err("bad timer expiry '%s': expected delay DURATION, at NS, disarm or NS",
-	      *argv);
+	      *argv ?: "");
 	return NULL;
 }
 
-bool is_number(const char *str)
+/* A non-empty string of decimal digits */
+bool is_decimal(const char *str)
 {
-	char *end;
-
 	if (!*str)
 		return false;
-	strtoull(str, &end, 0);
-	return !*end;
+	while (*str >= '0' && *str <= '9')
+		str++;
+	return !*str;
 }
 
 void timer_print_expiry_plain(__u64 expires, __u64 now)
@@ -205,7 +214,7 @@ static int do_create(int argc, char **argv)
 	struct bpf_map_info map_info = {};
 	int map_fd = -1, prog_fd = -1;
 	bool have_expiry = false;
-	int id, err = -1;
+	int id, ret, err = -1;
 
 	while (argc) {
 		if (is_prefix(*argv, "map") || is_prefix(*argv, "prog")) {
@@ -235,9 +244,9 @@ static int do_create(int argc, char **argv)
 			NEXT_ARG();
 			if (!REQ_ARGS(1))
 				goto out;
-			if (timer_parse_duration(*argv, &opts.expires)) {
-				p_err("bad %s '%s': expected NUMBER[ns|us|ms|s]",
-				      at ? "time" : "delay", *argv);
+			ret = timer_parse_duration(*argv, &opts.expires);
+			if (ret) {
+				p_err_duration(at ? "time" : "delay", *argv, ret);
 				goto out;
 			}
 			if (at)
@@ -332,54 +341,58 @@ static void show_timer(const struct bpf_map_info *map_info,
 	       pin_cpu ? "  pin_cpu" : "");
 }
 
-/* Timers are listed in ascending id order; ids not above the last one
- * shown are skipped, as the walk restarts from the first id when the
- * previous one was deleted meanwhile.
+/* Timers in ascending id order: the walk goes on above a timer deleted
+ * meanwhile, which is skipped. Listing @one_map, say when it is empty and
+ * fail on errors; listing them all, note errors and go on.
  */
 static int show_map_timers(int fd, const struct bpf_map_info *map_info,
-			   bool say_empty)
+			   bool one_map)
 {
 	struct prog_name_cache cache = {};
 	struct bpf_timer_info info;
 	__u32 id, *prev = NULL;
-	__u64 shown = 0, last = 0;
 	__u64 now = timer_now_ns();
+	__u64 shown = 0;
 	__u32 len;
 
 	while (!bpf_map_get_next_key(fd, prev, &id)) {
 		prev = &id;
-		if (shown && id <= last)
-			continue;
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		if (bpf_timer_get_info(fd, id, &info, &len)) {
 			if (errno == ENOENT)
 				continue;
-			p_err("can't get info of timer %u: %s", id,
-			      strerror(errno));
-			return -1;
+			goto err;
 		}
 		show_timer(map_info, &info, prog_name(&cache, info.prog_id),
 			   now);
 		shown++;
-		last = id;
 	}
-	if (errno != ENOENT) {
-		p_err("can't walk timer map %u: %s", map_info->id,
-		      strerror(errno));
-		return -1;
-	}
-	if (!shown && say_empty && !json_output)
+	if (errno != ENOENT)
+		goto err;
+	if (!shown && one_map && !json_output)
 		printf("map %u name %s  no timers\n", map_info->id,
 		       map_info->name);
 	return 0;
+
+err:
+	if (!one_map) {
+		p_info("skipping timer map %u: %s", map_info->id, strerror(errno));
+		return 0;
+	}
+	p_err("can't list the timers of map %u: %s", map_info->id,
+	      strerror(errno));
+	return -1;
 }
 
+/* Every timer map this process may read: one it can't is skipped, with a
+ * note on stderr, instead of hiding the others.
+ */
 static int show_all_timers(void)
 {
 	struct bpf_map_info info;
 	__u32 id = 0, len;
-	int fd, err;
+	int fd;
 
 	while (true) {
 		if (bpf_map_get_next_id(id, &id)) {
@@ -391,22 +404,18 @@ static int show_all_timers(void)
 		}
 		fd = bpf_map_get_fd_by_id(id);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				continue;
-			p_err("can't get map by id (%u): %s", id,
-			      strerror(errno));
-			return -1;
+			if (errno != ENOENT)
+				p_info("skipping map %u: %s", id,
+				       strerror(errno));
+			continue;
 		}
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
-		err = bpf_map_get_info_by_fd(fd, &info, &len);
-		if (err)
-			p_err("can't get map info: %s", strerror(errno));
+		if (bpf_map_get_info_by_fd(fd, &info, &len))
+			p_info("skipping map %u: %s", id, strerror(errno));
 		else if (info.type == BPF_MAP_TYPE_TIMER)
-			err = show_map_timers(fd, &info, false);
+			show_map_timers(fd, &info, false);
 		close(fd);
-		if (err)
-			return -1;
 	}
 }
 

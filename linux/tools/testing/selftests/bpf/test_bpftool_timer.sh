@@ -16,10 +16,12 @@ BPF_FS=$(awk '$3 == "bpf" {print $2; exit}' /proc/mounts)
 D=$BPF_FS/test_bpftool_timer
 SEC=1000000000
 
-if [ "$(id -u)" -ne 0 ] || [ -z "$BPF_FS" ] || [ ! -f "$OBJ" ]; then
-	echo "SKIP: needs root, a mounted bpffs and $OBJ in the current directory"
+if [ "$(id -u)" -ne 0 ] || [ -z "$BPF_FS" ] || [ ! -f "$OBJ" ] ||
+   ! command -v jq >/dev/null || ! command -v python3 >/dev/null; then
+	echo "SKIP: needs root, a mounted bpffs, jq, python3 and $OBJ here"
 	exit $ksft_skip
 fi
+ERR=$(mktemp)
 
 failed=0 passed=0
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
@@ -27,9 +29,9 @@ not_ok() { echo "not ok - $1: $2"; failed=$((failed + 1)); }
 
 # run ARGS...: bpftool with stdout in $out, stderr in $err, status in $rc
 run() {
-	out=$("$BPFTOOL" "$@" 2>/tmp/bpftool_timer.err)
+	out=$("$BPFTOOL" "$@" 2>"$ERR")
 	rc=$?
-	err=$(cat /tmp/bpftool_timer.err)
+	err=$(cat "$ERR")
 }
 
 # expect_ok NAME ERE ARGS...: succeeds and stdout matches ERE
@@ -46,7 +48,8 @@ expect_ok() {
 	fi
 }
 
-# expect_err NAME ERE ARGS...: fails (plain and JSON) with ERE in the error
+# expect_err NAME ERE ARGS...: fails with ERE in the error message, and
+# so does the JSON output if $json_too is set
 expect_err() {
 	local name=$1 re=$2
 	shift 2
@@ -57,6 +60,10 @@ expect_err() {
 	fi
 	if ! grep -Eq -- "Error: .*$re" <<<"$err"; then
 		not_ok "$name" "'bpftool $*' said '$err', expected /$re/"
+		return
+	fi
+	if [ -z "${json_too:-}" ]; then
+		ok "$name"
 		return
 	fi
 	run -j "$@"
@@ -85,7 +92,7 @@ json() {
 ntimers() { "$BPFTOOL" -j timer show map pinned "$1" | jq length; }
 now_ns() { python3 -c 'import time; print(time.monotonic_ns())'; }
 
-cleanup() { rm -rf "$D"; }
+cleanup() { rm -rf "$D"; rm -f "$ERR"; }
 trap cleanup EXIT
 cleanup
 mkdir -p "$D"
@@ -124,21 +131,23 @@ map_id=$("$BPFTOOL" -j map show pinned "$D/tm" | jq .id)
 
 # --- timer create --------------------------------------------------------
 expect_ok timer_create '^0$' timer create map pinned "$D/tm" \
-	prog pinned "$D/tick" delay 600s
+	prog pinned "$D/tick" delay 3600s
 json timer_create_json '.id == 1' timer create map id "$map_id" \
-	prog id "$prog_id" at $(($(now_ns) + 600 * SEC))
+	prog id "$prog_id" at $(($(now_ns) + 3600 * SEC))
 expect_ok timer_create_pin_cpu '^2$' timer create map pinned "$D/tm" \
 	prog pinned "$D/tick" pin_cpu
 expect_ok timer_create_hres '^0$' timer create map pinned "$D/hr" \
-	prog pinned "$D/tick2" delay 5ms
+	prog pinned "$D/tick2" delay 5s
+expect_ok timer_armed_hres '  id 0  expires [0-9]+ \(in [0-9.]+s\)  prog [0-9]+ name tick$' \
+	timer show map pinned "$D/hr"
 
 # --- timer show ----------------------------------------------------------
-# (Timers 0 and 1 expire in 10 minutes: the checks take far less even
-# under emulation.)
+# (Timers 0 and 1 expire in an hour: the checks take minutes under
+# emulation.)
 run timer show map pinned "$D/tm"
 m="^map $map_id name tm_bpftool " p=" prog $prog_id name tick"
 if [ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 3 ] &&
-   grep -Eq "$m id 0  expires [0-9]+ \(in [1-5]?[0-9]{2}\.[0-9]{3}s\) $p\$" <<<"$out" &&
+   grep -Eq "$m id 0  expires [0-9]+ \(in [0-9]{4}\.[0-9]{3}s\) $p\$" <<<"$out" &&
    grep -Eq "$m id 1  expires [0-9]+ \(in [0-9.]+s\) $p\$" <<<"$out" &&
    grep -Eq "$m id 2  disarmed $p  pin_cpu\$" <<<"$out"; then
 	ok timer_show
@@ -148,14 +157,15 @@ fi
 json timer_show_json "length == 3 and
 	(.[0] | .map_id == $map_id and .map_name == \"tm_bpftool\" and
 		.id == 0 and .armed and .time_left_ns > 0 and
-		.time_left_ns <= 600 * $SEC and .prog_id == $prog_id and
+		.time_left_ns <= 3600 * $SEC and .prog_id == $prog_id and
 		.prog_name == \"tick\" and (.pin_cpu | not)) and
 	(.[2] | .id == 2 and (.armed | not) and .expires == 0 and .pin_cpu and
 		(has(\"time_left_ns\") | not))" timer show map pinned "$D/tm"
 run timer list map pinned "$D/tm"
-list_out=$out
+list_out=$out list_rc=$rc
 run timer show map pinned "$D/tm"
-if [ "$(sed 's/(in [^)]*)//' <<<"$list_out")" = "$(sed 's/(in [^)]*)//' <<<"$out")" ]; then
+if [ $list_rc -eq 0 ] && [ $rc -eq 0 ] && [ -n "$out" ] &&
+   [ "$(sed 's/(in [^)]*)//' <<<"$list_out")" = "$(sed 's/(in [^)]*)//' <<<"$out")" ]; then
 	ok timer_list_alias
 else
 	not_ok timer_list_alias "list printed '$list_out'"
@@ -164,21 +174,26 @@ json timer_show_all "[.[] | select(.map_id == $map_id)] | length == 3" timer sho
 expect_ok timer_show_empty "^map [0-9]+ name tm_empty  no timers$" \
 	timer show map pinned "$D/empty"
 json timer_show_empty_json 'length == 0' timer show map pinned "$D/empty"
-# The 5 ms hrtimer fired and its callback (returning 0) left it disarmed.
-sleep 1
+# The 5 s hrtimer, armed above, fired and its callback (returning 0) left
+# it disarmed.
+for i in $(seq 20); do
+	run -j timer show map pinned "$D/hr"
+	jq -e '.[0].armed | not' <<<"$out" >/dev/null && break
+	sleep 1
+done
 expect_ok timer_fired "  id 0  disarmed  prog [0-9]+ name tick$" \
 	timer show map pinned "$D/hr"
 
 # --- bad input changes nothing -------------------------------------------
 before=$(ntimers "$D/tm")
-expect_err unknown_map 'get map by id \(999999\)' timer show map id 999999
+json_too=1 expect_err unknown_map 'get map by id \(999999\)' timer show map id 999999
 expect_err unknown_map_create 'get map by id \(999999\)' timer create \
 	map id 999999 prog pinned "$D/tick"
-expect_err wrong_map_type 'is a array map, not a timer map' \
+json_too=1 expect_err wrong_map_type 'is a array map, not a timer map' \
 	timer show map pinned "$D/arr"
 expect_err wrong_map_type_create 'is a array map, not a timer map' \
 	timer create map pinned "$D/arr" prog pinned "$D/tick"
-expect_err non_timer_prog 'is a socket_filter program, not a timer program' \
+json_too=1 expect_err non_timer_prog 'is a socket_filter program, not a timer program' \
 	timer create map pinned "$D/tm" prog pinned "$D/sock"
 expect_err unknown_prog 'get by id \(999999\)' \
 	timer create map pinned "$D/tm" prog id 999999
@@ -186,10 +201,12 @@ for bad in 5parsecs 0x10 1.5s ms ''; do
 	expect_err "bad_delay_'$bad'" "bad delay '$bad'" timer create \
 		map pinned "$D/tm" prog pinned "$D/tick" delay "$bad"
 done
-expect_err bad_at "bad time 'soon'" timer create map pinned "$D/tm" \
+json_too=1 expect_err bad_at "bad time 'soon'" timer create map pinned "$D/tm" \
 	prog pinned "$D/tick" at soon
-expect_err delay_overflow "bad delay" timer create map pinned "$D/tm" \
-	prog pinned "$D/tick" delay 99999999999s
+expect_err delay_overflow "bad delay '99999999999s': beyond KTIME_MAX" \
+	timer create map pinned "$D/tm" prog pinned "$D/tick" delay 99999999999s
+expect_err delay_past_ktime_max "bad delay '9300000000s': beyond KTIME_MAX" \
+	timer create map pinned "$D/tm" prog pinned "$D/tick" delay 9300000000s
 expect_err missing_prog 'missing prog' timer create map pinned "$D/tm"
 expect_err missing_map 'missing map' timer create prog pinned "$D/tick"
 expect_err two_expiries 'expiry specified twice' timer create \
@@ -235,6 +252,10 @@ expect_ok map_update_ns '^$' map update pinned "$D/tm" key 2 value 0
 expect_ok map_update_ns_shown '^id: 2  disarmed$' map lookup pinned "$D/tm" key 2
 expect_err map_update_bad_delay "bad delay 'never'" map update pinned "$D/tm" \
 	key 2 value delay never
+expect_err map_update_delay_overflow "bad delay '18446744073s': beyond KTIME_MAX" \
+	map update pinned "$D/tm" key 2 value delay 18446744073s
+expect_err map_update_abbreviated "bad timer expiry 'd'" \
+	map update pinned "$D/tm" key 2 value d
 expect_err map_update_missing 'update failed: No such file or directory' \
 	map update pinned "$D/tm" key 9 value delay 1s
 expect_err map_update_noexist 'update failed: File exists' \
@@ -262,7 +283,8 @@ completes() {
 		COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
 		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 		_bpftool bpftool "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
-		echo "${COMPREPLY[*]}"' "$COMPLETION" bpftool "$@" 2>&1)
+		echo "${COMPREPLY[*]}"' "$COMPLETION" bpftool "$@" 2>"$ERR")
+	[ -s "$ERR" ] && bad=1
 	for w in $want; do
 		grep -qw -- "$w" <<<"$got" || bad=1
 	done
@@ -270,7 +292,7 @@ completes() {
 		! grep -qw -- "$w" <<<"$got" || bad=1
 	done
 	if [ -n "$bad" ]; then
-		not_ok "$name" "'$*' completes to '$got'"
+		not_ok "$name" "'$*' completes to '$got' ($(cat "$ERR"))"
 	else
 		ok "$name"
 	fi
