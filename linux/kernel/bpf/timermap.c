@@ -152,6 +152,23 @@ static void tmap_arm(struct tmap_timer *t)
 	mod_timer(&t->timer, jiffies + delay);
 }
 
+/* Re-arm @t for t->expires from its own callback, t->lock held. Returns true
+ * for an hrtimer, which its callback restarts by returning HRTIMER_RESTART:
+ * cheaper than hrtimer_start() from the callback, as the timer is enqueued
+ * under the base lock __run_hrtimer() takes anyway, with no base switch. An
+ * update that re-armed the timer in the meantime wins: __run_hrtimer() does
+ * not enqueue a timer that is enqueued already.
+ */
+static bool tmap_rearm(struct tmap_timer *t)
+{
+	if (!t->hres) {
+		tmap_arm(t);
+		return false;
+	}
+	hrtimer_set_expires(&t->hrtimer, ns_to_ktime(t->expires));
+	return true;
+}
+
 /* Stop @t without waiting for a running callback. Called with t->lock held.
  * Returns -1 if the callback is running, as hrtimer_try_to_cancel() does.
  */
@@ -202,10 +219,13 @@ static u32 tmap_run_prog(struct bpf_prog *prog, struct bpf_timer_md *ctx)
 	return ret;
 }
 
-/* Timer callback, in softirq context, for both backends. */
-static void tmap_run(struct tmap_timer *t)
+/* Timer callback, in softirq context, for both backends. Returns true if
+ * an hrtimer is to be restarted.
+ */
+static bool tmap_run(struct tmap_timer *t)
 {
 	struct bpf_timer_md ctx = {};
+	bool restart = false;
 	unsigned long flags;
 	u32 seq, ret;
 	u64 now;
@@ -218,7 +238,7 @@ static void tmap_run(struct tmap_timer *t)
 		/* The wheel fired a little early, or an update moved the
 		 * expiry while this run was already on its way.
 		 */
-		tmap_arm(t);
+		restart = tmap_rearm(t);
 		goto unlock;
 	}
 	ctx.id = t->id;
@@ -238,15 +258,17 @@ static void tmap_run(struct tmap_timer *t)
 	}
 	WRITE_ONCE(t->expires, tmap_next_expiry(t->tmap, ctx.expires, ret,
 						ktime_get_ns()));
-	tmap_arm(t);
+	restart = tmap_rearm(t);
 unlock:
 	raw_spin_unlock_irqrestore(&t->lock, flags);
+	return restart;
 }
 
 static enum hrtimer_restart tmap_hrtimer_fn(struct hrtimer *hrtimer)
 {
-	tmap_run(container_of(hrtimer, struct tmap_timer, hrtimer));
-	/* Re-arming, if any, was done by hrtimer_start() in tmap_run(). */
+	/* A delete meanwhile waits for this callback, then cancels. */
+	if (tmap_run(container_of(hrtimer, struct tmap_timer, hrtimer)))
+		return HRTIMER_RESTART;
 	return HRTIMER_NORESTART;
 }
 
