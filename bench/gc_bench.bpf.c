@@ -7,22 +7,9 @@
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "bench.h"
 
 char _license[] SEC("license") = "GPL";
-
-struct flow_key {
-	__u32 saddr;
-	__u32 daddr;
-	__u16 sport;
-	__u16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct flow_val {
-	__u64 last_seen;
-	__u64 packets;
-};
 
 /* max_entries set before load. */
 struct {

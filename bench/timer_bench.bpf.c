@@ -15,23 +15,15 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+#include "bench.h"
 
 #define CLOCK_MONOTONIC		1
-#define LAT_BUCKETS		512
 #define NR_FLOWS		65536
 #define MAX_LOOPS		(1 << 20)
 
 char _license[] SEC("license") = "GPL";
 
 enum { BODY_TRIVIAL, BODY_REALISTIC };
-
-struct stats {
-	__u64 fires;
-	__u64 early;
-	__u64 late_max;
-	__u64 late_sum;
-	__u64 hist[LAT_BUCKETS];
-};
 
 struct flow {
 	__u64 packets;

@@ -33,36 +33,14 @@
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bench.h"
 #include "timer_bench.skel.h"
 #include "gc_bench.skel.h"
 #include "idle.skel.h"
 
-#define LAT_BUCKETS	512
 #define NSEC_PER_SEC	1000000000ULL
 #define NSEC_PER_MSEC	1000000ULL
 #define CHUNK		16384	/* timers per BPF_PROG_TEST_RUN of a loop */
-
-struct stats {
-	__u64 fires;
-	__u64 early;
-	__u64 late_max;
-	__u64 late_sum;
-	__u64 hist[LAT_BUCKETS];
-};
-
-struct flow_key {
-	__u32 saddr;
-	__u32 daddr;
-	__u16 sport;
-	__u16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct flow_val {
-	__u64 last_seen;
-	__u64 packets;
-};
 
 enum variant { V_WHEEL, V_HRES, V_UPSTREAM, V_TIMERFD };
 static const char *const variant_names[] = { "wheel", "hres", "upstream", "timerfd" };

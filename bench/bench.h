@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Types the benchmark's BPF programs and its driver share. */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <linux/types.h>
+
+#define LAT_BUCKETS	512	/* log-linear lateness histogram */
+
+/* Per-CPU statistics of one callback (timer_bench.bpf.c) */
+struct stats {
+	__u64 fires;
+	__u64 early;
+	__u64 late_max;
+	__u64 late_sum;
+	__u64 hist[LAT_BUCKETS];
+};
+
+/* A flow of the GC sweep's table (gc_bench.bpf.c) */
+struct flow_key {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct flow_val {
+	__u64 last_seen;
+	__u64 packets;
+};
+
+#endif /* BENCH_H */
