@@ -86,12 +86,6 @@ int timer_parse_duration(const char *str, __u64 *ns)
 	return -EINVAL;
 }
 
-/* The value of a timer map from the command line, as an absolute expiry:
- * "delay DURATION", "at NS", "disarm" or NS. The keywords must be given in
- * full: values are data, "d" or "" should not mean anything. A delay of 0
- * disarms, as a relative expiry of 0 does for BPF_TIMER_CREATE. Returns
- * what follows, NULL on error.
- */
 static void p_err_duration(const char *what, const char *arg, int err)
 {
 	if (err == -ERANGE)
@@ -100,6 +94,12 @@ static void p_err_duration(const char *what, const char *arg, int err)
 		p_err("bad %s '%s': expected NUMBER[ns|us|ms|s]", what, arg);
 }
 
+/* The value of a timer map from the command line, as an absolute expiry:
+ * "delay DURATION", "at NS", "disarm" or NS. The keywords must be given in
+ * full: values are data, "d" or "" should not mean anything. A delay of 0
+ * disarms, as a relative expiry of 0 does for BPF_TIMER_CREATE. Returns
+ * what follows, NULL on error.
+ */
 char **timer_parse_expiry(char **argv, __u64 *expires)
 {
 	bool at = *argv && !strcmp(*argv, "at");
