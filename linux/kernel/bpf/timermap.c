@@ -131,38 +131,46 @@ static struct bpf_timer_map *to_tmap(const struct bpf_map *map)
 	return container_of(map, struct bpf_timer_map, map);
 }
 
-/* Arm @t for t->expires. Called with t->lock held. */
-static void tmap_arm(struct tmap_timer *t)
+/* Arm the timer_list of @t for t->expires, @now being the current time. */
+static void tmap_arm_wheel(struct tmap_timer *t, u64 now)
 {
-	enum hrtimer_mode mode = HRTIMER_MODE_ABS_SOFT;
 	unsigned long delay = 0;
 	s64 delta;
 
-	if (t->hres) {
-		if (t->pinned)
-			mode |= HRTIMER_MODE_PINNED;
-		hrtimer_start(&t->hrtimer, ns_to_ktime(t->expires), mode);
-		return;
-	}
 	/* Round up, and add a jiffy for the part of this one already gone. */
-	delta = t->expires - ktime_get_ns();
+	delta = t->expires - now;
 	if (delta > 0)
 		delay = min_t(u64, nsecs_to_jiffies64(delta) + 1,
 			      MAX_JIFFY_OFFSET);
 	mod_timer(&t->timer, jiffies + delay);
 }
 
-/* Re-arm @t for t->expires from its own callback, t->lock held. Returns true
- * for an hrtimer, which its callback restarts by returning HRTIMER_RESTART:
- * cheaper than hrtimer_start() from the callback, as the timer is enqueued
+/* Arm @t for t->expires. Called with t->lock held. */
+static void tmap_arm(struct tmap_timer *t)
+{
+	enum hrtimer_mode mode = HRTIMER_MODE_ABS_SOFT;
+
+	if (!t->hres) {
+		tmap_arm_wheel(t, ktime_get_ns());
+		return;
+	}
+	if (t->pinned)
+		mode |= HRTIMER_MODE_PINNED;
+	hrtimer_start(&t->hrtimer, ns_to_ktime(t->expires), mode);
+}
+
+/* Re-arm @t for t->expires from its own callback at time @now, t->lock
+ * held. Returns true for an hrtimer, which its callback restarts by
+ * returning HRTIMER_RESTART: cheaper than hrtimer_start() from the
+ * callback, as the timer is enqueued
  * under the base lock __run_hrtimer() takes anyway, with no base switch. An
  * update that re-armed the timer in the meantime wins: __run_hrtimer() does
  * not enqueue a timer that is enqueued already.
  */
-static bool tmap_rearm(struct tmap_timer *t)
+static bool tmap_rearm(struct tmap_timer *t, u64 now)
 {
 	if (!t->hres) {
-		tmap_arm(t);
+		tmap_arm_wheel(t, now);
 		return false;
 	}
 	hrtimer_set_expires(&t->hrtimer, ns_to_ktime(t->expires));
@@ -238,7 +246,7 @@ static bool tmap_run(struct tmap_timer *t)
 		/* The wheel fired a little early, or an update moved the
 		 * expiry while this run was already on its way.
 		 */
-		restart = tmap_rearm(t);
+		restart = tmap_rearm(t, now);
 		goto unlock;
 	}
 	ctx.id = t->id;
@@ -256,9 +264,10 @@ static bool tmap_run(struct tmap_timer *t)
 		WRITE_ONCE(t->expires, 0);
 		goto unlock;
 	}
-	WRITE_ONCE(t->expires, tmap_next_expiry(t->tmap, ctx.expires, ret,
-						ktime_get_ns()));
-	restart = tmap_rearm(t);
+	/* One clock read for the next expiry and for arming it. */
+	now = ktime_get_ns();
+	WRITE_ONCE(t->expires, tmap_next_expiry(t->tmap, ctx.expires, ret, now));
+	restart = tmap_rearm(t, now);
 unlock:
 	raw_spin_unlock_irqrestore(&t->lock, flags);
 	return restart;
