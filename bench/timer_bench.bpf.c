@@ -175,6 +175,16 @@ static int u_cb(void *map, __u32 *key, struct uelem *e)
 }
 
 /* Upstream sequence: insert the element, init, set the callback, start. */
+/* (Re-)arm the bpf_timer of element @key for its slot in the spread. */
+static __always_inline long u_start(struct uelem *e, __u32 key)
+{
+	e->expires = arm_first + key * arm_step;
+	if (bpf_timer_start(&e->t, e->expires, BPF_F_TIMER_ABS))
+		return 1;
+	arm_done++;
+	return 0;
+}
+
 static long u_arm_one(__u32 i, void *ctx)
 {
 	struct uelem zero = {}, *e;
@@ -189,11 +199,7 @@ static long u_arm_one(__u32 i, void *ctx)
 		return 1;
 	if (bpf_timer_set_callback(&e->t, u_cb))
 		return 1;
-	e->expires = arm_first + key * arm_step;
-	if (bpf_timer_start(&e->t, e->expires, BPF_F_TIMER_ABS))
-		return 1;
-	arm_done++;
-	return 0;
+	return u_start(e, key);
 }
 
 SEC("tc")
@@ -208,13 +214,7 @@ static long u_rearm_one(__u32 i, void *ctx)
 	__u32 key = arm_start + i;
 	struct uelem *e = bpf_map_lookup_elem(&uh, &key);
 
-	if (!e)
-		return 1;
-	e->expires = arm_first + key * arm_step;
-	if (bpf_timer_start(&e->t, e->expires, BPF_F_TIMER_ABS))
-		return 1;
-	arm_done++;
-	return 0;
+	return e ? u_start(e, key) : 1;
 }
 
 SEC("tc")
