@@ -58,13 +58,30 @@
  * 7. The timer wheel counts jiffies, not CLOCK_MONOTONIC ns: a runner that
  *    finds itself early re-arms for the rest instead of running, so a
  *    callback never runs before its expiry.
+ *
+ * 8. A timer armed for a time already past, by its own callback, another
+ *    callback or any program, while the softirq pass that ran it is still
+ *    going. __hrtimer_run_queues() compares expiries with the time the pass
+ *    started and would run it again and again; the wheel, catching up after
+ *    a callback slower than a jiffy, would too. The runner stamps each timer
+ *    with the pass it ran in (the CPU's count of that softirq) and defers a
+ *    second run in the same pass to the next one, leaving the map value as
+ *    it was. No program can keep a CPU in the timer softirq.
+ *
+ * 9. An update that re-arms the timer between the timer core dequeuing it
+ *    and the runner taking t->lock. The timer is queued again by then; the
+ *    runner must not touch it (changing the expiry of a queued hrtimer
+ *    breaks the order of its queue), and that arming runs it: the stale
+ *    run is skipped.
  */
 #include <linux/bpf.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/filter.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
 #include <linux/irq_work.h>
+#include <linux/kernel_stat.h>
 #include <linux/llist.h>
 #include <linux/math64.h>
 #include <linux/overflow.h>
@@ -112,6 +129,7 @@ struct tmap_timer {
 	bool dead;		/* unlinked from the map, never armed again */
 	bool pinned;		/* BPF_F_TIMER_CPU_PIN */
 	bool hres;		/* hrtimer backend */
+	u16 pass;		/* softirq pass of the last run, see tmap_pass() */
 	union {			/* one per backend; rcu once stopped for good */
 		struct timer_list timer;
 		struct hrtimer hrtimer;
@@ -131,16 +149,14 @@ static struct bpf_timer_map *to_tmap(const struct bpf_map *map)
 	return container_of(map, struct bpf_timer_map, map);
 }
 
-/* Arm the timer_list of @t for t->expires, @now being the current time. */
-static void tmap_arm_wheel(struct tmap_timer *t, u64 now)
+/* Arm the timer_list of @t for @when, @now being the current time. */
+static void tmap_arm_wheel(struct tmap_timer *t, u64 when, u64 now)
 {
 	unsigned long delay = 0;
-	s64 delta;
 
 	/* Round up, and add a jiffy for the part of this one already gone. */
-	delta = t->expires - now;
-	if (delta > 0)
-		delay = min_t(u64, nsecs_to_jiffies64(delta) + 1,
+	if (when > now)
+		delay = min_t(u64, nsecs_to_jiffies64(when - now) + 1,
 			      MAX_JIFFY_OFFSET);
 	mod_timer(&t->timer, jiffies + delay);
 }
@@ -151,7 +167,7 @@ static void tmap_arm(struct tmap_timer *t)
 	enum hrtimer_mode mode = HRTIMER_MODE_ABS_SOFT;
 
 	if (!t->hres) {
-		tmap_arm_wheel(t, ktime_get_ns());
+		tmap_arm_wheel(t, t->expires, ktime_get_ns());
 		return;
 	}
 	if (t->pinned)
@@ -159,22 +175,42 @@ static void tmap_arm(struct tmap_timer *t)
 	hrtimer_start(&t->hrtimer, ns_to_ktime(t->expires), mode);
 }
 
-/* Re-arm @t for t->expires from its own callback at time @now, t->lock
- * held. Returns true for an hrtimer, which its callback restarts by
- * returning HRTIMER_RESTART: cheaper than hrtimer_start() from the
- * callback, as the timer is enqueued
- * under the base lock __run_hrtimer() takes anyway, with no base switch. An
- * update that re-armed the timer in the meantime wins: __run_hrtimer() does
- * not enqueue a timer that is enqueued already.
+/* Re-arm @t for @when from its own callback at time @now, t->lock held,
+ * the timer not queued (see tmap_run()). t->expires, the map value, is left
+ * alone. Returns true for an hrtimer, which its callback restarts by
+ * returning HRTIMER_RESTART: cheaper than hrtimer_start() from the callback,
+ * as __run_hrtimer() enqueues it under the base lock it takes anyway, with
+ * no base switch.
  */
-static bool tmap_rearm(struct tmap_timer *t, u64 now)
+static bool tmap_rearm(struct tmap_timer *t, u64 when, u64 now)
 {
-	if (!t->hres) {
-		tmap_arm_wheel(t, now);
-		return false;
+	if (t->hres) {
+		hrtimer_set_expires(&t->hrtimer, ns_to_ktime(when));
+		return true;
 	}
-	hrtimer_set_expires(&t->hrtimer, ns_to_ktime(t->expires));
-	return true;
+	tmap_arm_wheel(t, when, now);
+	return false;
+}
+
+/* Whether an update or create queued @t again since the timer core took it
+ * off its queue to run it. Stable under t->lock: every arming takes it.
+ */
+static bool tmap_queued(struct tmap_timer *t)
+{
+	if (t->hres)
+		return hrtimer_is_queued(&t->hrtimer);
+	return timer_pending(&t->timer);
+}
+
+/* The softirq pass running @t's callback on this CPU: the CPU's count of
+ * its backend's softirq, which grows by one per pass. Truncated to 16 bits,
+ * two passes 65536 apart look alike, which only defers a run to the next
+ * pass; the same pass always matches.
+ */
+static u16 tmap_pass(const struct tmap_timer *t)
+{
+	return __this_cpu_read(kstat.softirqs[t->hres ? HRTIMER_SOFTIRQ :
+						     TIMER_SOFTIRQ]);
 }
 
 /* Stop @t without waiting for a running callback. Called with t->lock held.
@@ -239,16 +275,27 @@ static bool tmap_run(struct tmap_timer *t)
 	u64 now;
 
 	raw_spin_lock_irqsave(&t->lock, flags);
-	if (t->dead || !t->expires)
+	/* Deleted, disarmed, or armed again by an update since the timer
+	 * core dequeued it: that arming runs it, this run is stale.
+	 */
+	if (t->dead || !t->expires || tmap_queued(t))
 		goto unlock;
 	now = ktime_get_ns();
 	if (unlikely(now < t->expires)) {
-		/* The wheel fired a little early, or an update moved the
-		 * expiry while this run was already on its way.
-		 */
-		restart = tmap_rearm(t, now);
+		/* The wheel fired a little early. */
+		restart = tmap_rearm(t, t->expires, now);
 		goto unlock;
 	}
+	if (unlikely(t->pass == tmap_pass(t))) {
+		/* Ran in this pass already and armed for the past since:
+		 * run it in the next pass, which an hrtimer due after the
+		 * time this pass started and a wheel timer a jiffy ahead
+		 * are left to.
+		 */
+		restart = tmap_rearm(t, now + 1, now);
+		goto unlock;
+	}
+	t->pass = tmap_pass(t);
 	ctx.id = t->id;
 	ctx.expires = t->expires;
 	seq = t->seq;
@@ -267,7 +314,7 @@ static bool tmap_run(struct tmap_timer *t)
 	/* One clock read for the next expiry and for arming it. */
 	now = ktime_get_ns();
 	WRITE_ONCE(t->expires, tmap_next_expiry(t->tmap, ctx.expires, ret, now));
-	restart = tmap_rearm(t, now);
+	restart = tmap_rearm(t, t->expires, now);
 unlock:
 	raw_spin_unlock_irqrestore(&t->lock, flags);
 	return restart;
