@@ -6,26 +6,40 @@
 #define MAX_IDS 64
 #define HIST 8
 
+/* The two maps of progs/timer_map.c, with explicit resolutions: 10 ms is
+ * one jiffy or more at any HZ (timer wheel), 100 us less than one
+ * (hrtimers).
+ */
+#define WHEEL_RES	10000000ULL
+#define HRES_RES	100000ULL
+
 enum timer_action {
 	ACT_NONE,
 	ACT_DELETE_SELF,	/* bpf_map_delete_elem() on its own id */
-	ACT_DELETE_OTHER,	/* ... on target[id] */
-	ACT_REARM_SELF,		/* update own expiry to now + arg[id] */
+	ACT_DELETE_OTHER,	/* ... on target */
+	ACT_REARM_SELF,		/* update own expiry to now + arg, once */
 	ACT_DISARM_SELF,	/* update own expiry to 0 */
+	ACT_REARM_PAST,		/* update own expiry to ctx->expires: "again now" */
+	ACT_REARM_OTHER_PAST,	/* update target's expiry to 1 (boot: long past) */
+	ACT_RANDOM,		/* one of the above at random, on random ids */
 };
 
 enum timer_map_op {
 	TOP_LOOKUP = 1,
 	TOP_UPDATE,
 	TOP_DELETE,
+	TOP_HAMMER,		/* update op_id to op_value(+1), op_loops times */
+	TOP_RACE,		/* spin until op_value, then update op_id to now */
+	TOP_RANDOM,		/* op_loops random lookups, updates, deletes */
 };
 
 /* Set by user space, per timer id */
 struct timer_cfg {
 	__u32 action;		/* enum timer_action */
-	__u32 target;		/* id for ACT_DELETE_OTHER */
+	__u32 target;		/* id for the _OTHER actions */
 	__u64 arg;		/* delay for ACT_REARM_SELF */
 	__u64 max_runs;		/* return 0 once count reaches it */
+	__u64 spin_ns;		/* spin that long in bpf_loop first */
 	__u32 period;		/* return value */
 	__u32 pad;
 };
@@ -33,11 +47,16 @@ struct timer_cfg {
 struct run_info {
 	__u64 count;
 	__u64 expires[HIST];	/* ctx->expires of the first HIST runs */
-	__u64 fired_at;		/* bpf_ktime_get_ns() of the last run */
+	__u64 ends[HIST];	/* bpf_ktime_get_ns() at the end of each of them */
+	__u64 fired_at;		/* bpf_ktime_get_ns() at the start of the last run */
+	__u64 ended_at;		/* ... at its end */
 	__u64 last_expires;
 	__u32 id;
 	__u32 cpu;
 	__s64 op_err;		/* what the action's helper returned */
+	__u64 cpu_mask;		/* CPUs it ran on */
+	__u32 running;		/* its callback is in progress */
+	__u32 pad;
 };
 
 #endif
