@@ -62,3 +62,13 @@ ensure_packages() {
 		die "apt-get could not install:$missing (log: $log)"
 	fi
 }
+
+# build_all FLAVOUR: the one build path of the test, demo and benchmark
+# commands. Lays linux/ over the tree and rebuilds what is stale: the
+# kernel of FLAVOUR (debug or release), libbpf, bpftool, the selftests and
+# the sample.
+build_all() {
+	"$TOP/scripts/prepare"
+	"$TOP/scripts/build-kernel" "$1"
+	"$TOP/scripts/build-user" "$1"
+}
