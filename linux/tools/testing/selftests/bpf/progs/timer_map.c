@@ -87,10 +87,27 @@ static __always_inline bool random_op(void *map, __u32 id, __u64 now)
 	return false;
 }
 
+struct scan {
+	__u32 self;
+	bool other;
+};
+
+static int other_running(__u32 i, void *data)
+{
+	struct scan *s = data;
+
+	if (i < MAX_IDS && i != s->self && runs[i].running) {
+		s->other = true;
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline int run(void *map, struct bpf_timer_md *ctx)
 {
 	__u64 now = bpf_ktime_get_ns(), v, *cur;
-	__u32 id = ctx->id, slot = id % MAX_IDS, other, i;
+	__u32 id = ctx->id, slot = id % MAX_IDS, other;
+	struct scan scan = {};
 	bool own = false;
 	struct timer_cfg *c;
 	struct run_info *r;
@@ -100,12 +117,13 @@ static __always_inline int run(void *map, struct bpf_timer_md *ctx)
 	r = &runs[slot];
 	c = &cfg[slot];
 	r->running = 1;
-	for (i = 0; i < MAX_IDS; i++) {
-		if (i != slot && runs[i].running) {
-			__sync_fetch_and_add(&overlaps, 1);
-			break;
-		}
-	}
+	/* bpf_loop rather than a loop the verifier walks 64 times: it made
+	 * loading this object take seconds under emulation
+	 */
+	scan.self = slot;
+	bpf_loop(MAX_IDS, other_running, &scan, 0);
+	if (scan.other)
+		__sync_fetch_and_add(&overlaps, 1);
 	if (r->count < HIST)
 		r->expires[r->count & (HIST - 1)] = ctx->expires;
 	r->count++;
