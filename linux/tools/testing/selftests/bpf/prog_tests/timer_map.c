@@ -747,9 +747,12 @@ out:
 /* lookup, update and delete from a BPF program */
 static void test_bpf_side_ops(const struct backend *b)
 {
+	static const __u64 flags[] = { BPF_ANY, BPF_NOEXIST, BPF_EXIST,
+				       BPF_F_LOCK, 8 };
+	__u64 at, zero = 0;
 	struct tm_env t;
-	__u64 at;
-	int id;
+	int id, i, err;
+	__u32 key;
 
 	if (!tm_open(&t, b))
 		return;
@@ -776,6 +779,22 @@ static void test_bpf_side_ops(const struct backend *b)
 	ASSERT_OK(test_run(t.ops_fd), "run disarm");
 	ASSERT_EQ(t.bss->op_ret, 0, "disarm");
 	ASSERT_EQ(lookup(t.map_fd, id), 0, "disarmed by program");
+
+	/* update flags mean from a program what they mean from user space */
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		for (key = id; key <= id + 1000; key += 1000) {
+			t.bss->op_id = key;
+			t.bss->op_flags = flags[i];
+			ASSERT_OK(test_run(t.ops_fd), "run update with flags");
+			err = bpf_map_update_elem(t.map_fd, &key, &zero, flags[i]);
+			if (!ASSERT_EQ(t.bss->op_ret, err, "same result as from user space"))
+				printf("%s: flags %#llx, %s id\n", __func__, flags[i],
+				       key == id ? "existing" : "missing");
+		}
+	}
+	t.bss->op_id = id;
+	t.bss->op_flags = BPF_ANY;
+	ASSERT_EQ(lookup(t.map_fd, id), 0, "still disarmed");
 
 	t.bss->op = TOP_DELETE;
 	ASSERT_OK(test_run(t.ops_fd), "run delete");

@@ -207,14 +207,14 @@ int hr_cb(struct bpf_timer_md *ctx)
 
 /* Map operations from a non-timer program, driven through test_run. */
 __u32 op, op_id, op_loops, use_hr;
-__u64 op_value, op_lookup, op_at, op_ok, op_fail;
+__u64 op_value, op_flags, op_lookup, op_at, op_ok, op_fail;
 __s64 op_ret;
 
 static __always_inline long upd(__u32 id, __u64 v)
 {
 	if (use_hr)
-		return bpf_map_update_elem(&hr_timers, &id, &v, BPF_ANY);
-	return bpf_map_update_elem(&timers, &id, &v, BPF_ANY);
+		return bpf_map_update_elem(&hr_timers, &id, &v, op_flags);
+	return bpf_map_update_elem(&timers, &id, &v, op_flags);
 }
 
 static __always_inline long del(__u32 id)
