@@ -48,6 +48,148 @@ int read_value(struct __sk_buff *skb)
 	return v ? (*v != 0) : 0;
 }
 
+/* No helper writes into a timer map value either. */
+SEC("tc")
+__failure __msg("timer map values are read-only")
+int probe_read_into_value(struct __sk_buff *skb)
+{
+	__u32 id = 0;
+	__u64 *v = bpf_map_lookup_elem(&timers, &id);
+
+	if (v)
+		bpf_probe_read_kernel(v, sizeof(*v), skb);
+	return 0;
+}
+
+SEC("tc")
+__failure __msg("timer map values are read-only")
+int dynptr_on_value(struct __sk_buff *skb)
+{
+	struct bpf_dynptr d;
+	__u32 id = 0;
+	__u64 *v = bpf_map_lookup_elem(&timers, &id), x = 1;
+
+	if (!v)
+		return 0;
+	bpf_dynptr_from_mem(v, sizeof(*v), 0, &d);
+	bpf_dynptr_write(&d, 0, &x, sizeof(x), 0);
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 4);
+	__type(value, __u64);
+} queue SEC(".maps");
+
+SEC("tc")
+__failure __msg("timer map values are read-only")
+int pop_into_value(struct __sk_buff *skb)
+{
+	__u32 id = 0;
+	__u64 *v = bpf_map_lookup_elem(&timers, &id);
+
+	if (v)
+		bpf_map_pop_elem(&queue, v);
+	return 0;
+}
+
+SEC("tc")
+__failure __msg("timer map values are read-only")
+int strtol_into_value(struct __sk_buff *skb)
+{
+	char buf[4] = "42";
+	__u32 id = 0;
+	__u64 *v = bpf_map_lookup_elem(&timers, &id);
+
+	if (v)
+		bpf_strtol(buf, sizeof(buf), 0, (long *)v);
+	return 0;
+}
+
+/* Iterators run in process context: they may use timer maps. */
+SEC("iter/bpf_map")
+__success
+int iter_uses_map(struct bpf_iter__bpf_map *ctx)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+SEC("syscall")
+__failure __msg("syscall progs cannot use timer maps")
+int syscall_uses_map(void *ctx)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+/* Program types that may run with timer base locks held, or in NMI. */
+SEC("tp/sched/sched_switch")
+__failure __msg("tracing progs cannot use timer maps")
+int tracepoint_uses_map(void *ctx)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+__failure __msg("tracing progs cannot use timer maps")
+int raw_tp_uses_map(void *ctx)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+__failure __msg("tracing progs cannot use timer maps")
+int BPF_PROG(tp_btf_uses_map, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+SEC("perf_event")
+__failure __msg("tracing progs cannot use timer maps")
+int perf_event_uses_map(void *ctx)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+SEC("fexit/bpf_fentry_test1")
+__failure __msg("tracing progs cannot use timer maps")
+int BPF_PROG(fexit_uses_map, int a, int ret)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
+SEC("fmod_ret/bpf_modify_return_test")
+__failure __msg("tracing progs cannot use timer maps")
+int BPF_PROG(fmod_ret_uses_map, int a, int *b, int ret)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
 SEC("kprobe/do_nanosleep")
 __failure __msg("tracing progs cannot use timer maps")
 int kprobe_uses_map(void *ctx)
@@ -73,6 +215,13 @@ __failure __msg("should have been in [0, 2147483647]")
 int negative_ret(struct bpf_timer_md *ctx)
 {
 	return -1;
+}
+
+SEC("timer")
+__failure __msg("should have been in [0, 2147483647]")
+int unbounded_ret(struct bpf_timer_md *ctx)
+{
+	return bpf_get_prandom_u32();
 }
 
 SEC("timer")
