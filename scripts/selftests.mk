@@ -37,7 +37,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -D__TARGET_ARCH_x86 -mlittle-endian \
 # BPF objects that no skeleton pulls in: test_bpftool_timer.sh loads them.
 OBJS	:= timer_map_bpftool
 
-all: $(OUT)/test_progs $(BPFTOOL) $(OBJS:%=$(OUT)/%.bpf.o)
+all: $(OUT)/test_progs $(OUT)/test_timer_map_fuzz $(BPFTOOL) $(OBJS:%=$(OUT)/%.bpf.o)
 
 $(OUT)/.libbpf: $(wildcard $(TOOLS)/lib/bpf/*.[ch] $(TOOLS)/lib/bpf/Makefile) \
 		$(TOOLS)/include/uapi/linux/bpf.h
@@ -92,6 +92,10 @@ $(OUT)/test_progs: $(TESTS:%=$(OUT)/%.test.o) $(EXTRA:%=$(OUT)/%.o) $(OUT)/.libb
 	@echo "  BINARY  test_progs ($(TESTS))"
 	@$(CC) $(CFLAGS) $(filter %.o,$^) $(LIBBPF) $(LDLIBS) -o $@
 	@cp $(OUT)/*.bpf.o $(OUT)/bpftool/bpftool $(OUT)/ 2>/dev/null || true
+
+$(OUT)/test_timer_map_fuzz: $(STDIR)/test_timer_map_fuzz.c $(OUT)/cap_helpers.o $(OUT)/.libbpf
+	@echo "  BINARY  test_timer_map_fuzz"
+	@$(CC) $(CFLAGS) $< $(OUT)/cap_helpers.o $(LIBBPF) $(LDLIBS) -o $@
 
 .SECONDARY:
 .PHONY: all
