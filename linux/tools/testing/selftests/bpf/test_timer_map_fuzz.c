@@ -505,6 +505,19 @@ static void do_lookup(struct fmap *m)
 		mismatch(C_LOOKUP, "value %llu, model says from %llu", v, t->lo);
 }
 
+/* The errno a write through a map fd gets before the map looks at its
+ * arguments: the fd's own (@why), or EPERM without write permission (a
+ * frozen map's fds lose it); ANY on a map of another type; else 0.
+ */
+static int write_errno(struct fmap *m, int why, bool ro)
+{
+	if (why > 0)
+		return why;
+	if (why == -2)
+		return ANY;
+	return ro || m->frozen ? EPERM : 0;
+}
+
 static void do_update(struct fmap *m)
 {
 	__u32 id = pick_id(m);
@@ -517,20 +530,13 @@ static void do_update(struct fmap *m)
 
 	flags = chance(90) ? below(3) : chance(50) ? BPF_F_LOCK : rnd();
 	t = find(m, id);
-	if (why > 0)
-		want = why;
-	else if (why == -2)
-		want = ANY;
-	else if (ro || m->frozen)
-		want = EPERM;
-	else if (flags > BPF_EXIST || v > KTIME_MAX)
+	want = write_errno(m, why, ro);
+	if (!want && (flags > BPF_EXIST || v > KTIME_MAX))
 		want = EINVAL;
-	else if (!t)
+	else if (!want && !t)
 		want = ENOENT;
-	else if (flags == BPF_NOEXIST)
+	else if (!want && flags == BPF_NOEXIST)
 		want = EEXIST;
-	else
-		want = 0;
 	ret = bpf_map_update_elem(fd, &id, &v, flags);
 	check(C_UPDATE, ret, want, "random keys, values, flags");
 	if (!ret && want == 0)
@@ -545,13 +551,8 @@ static void do_delete(struct fmap *m)
 	long ret;
 	int fd = pick_map_fd(m, &why, &ro);
 
-	if (why > 0)
-		want = why;
-	else if (why == -2)
-		want = ANY;
-	else if (ro || m->frozen)
-		want = EPERM;
-	else
+	want = write_errno(m, why, ro);
+	if (!want)
 		want = find(m, id) ? 0 : ENOENT;
 	ret = bpf_map_delete_elem(fd, &id);
 	check(C_DELETE, ret, want, "random keys");
@@ -629,12 +630,7 @@ static void do_freeze(struct fmap *m)
 	long ret;
 	int fd = pick_map_fd(m, &why, &ro);
 
-	if (why > 0)
-		want = why;
-	else if (why == -2)
-		want = ANY;
-	else	/* a frozen map's fds lose their write permission */
-		want = ro || m->frozen ? EPERM : 0;
+	want = write_errno(m, why, ro);
 	ret = bpf_map_freeze(fd);
 	check(C_FREEZE, ret, want, "pool map");
 	if (!ret && want == 0)

@@ -48,6 +48,15 @@ int read_value(struct __sk_buff *skb)
 	return v ? (*v != 0) : 0;
 }
 
+/* What each program type below does with the map */
+static __always_inline int use_map(void)
+{
+	__u32 id = 0;
+
+	bpf_map_delete_elem(&timers, &id);
+	return 0;
+}
+
 /* No helper writes into a timer map value either. */
 SEC("tc")
 __failure __msg("timer map values are read-only")
@@ -112,20 +121,14 @@ SEC("iter/bpf_map")
 __success
 int iter_uses_map(struct bpf_iter__bpf_map *ctx)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("syscall")
 __failure __msg("syscall progs cannot use timer maps")
 int syscall_uses_map(void *ctx)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 /* Program types that may run with timer base locks held, or in NMI. */
@@ -133,20 +136,14 @@ SEC("tp/sched/sched_switch")
 __failure __msg("tracing progs cannot use timer maps")
 int tracepoint_uses_map(void *ctx)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("raw_tp/sched_switch")
 __failure __msg("tracing progs cannot use timer maps")
 int raw_tp_uses_map(void *ctx)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("tp_btf/sched_switch")
@@ -154,60 +151,42 @@ __failure __msg("tracing progs cannot use timer maps")
 int BPF_PROG(tp_btf_uses_map, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("perf_event")
 __failure __msg("tracing progs cannot use timer maps")
 int perf_event_uses_map(void *ctx)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("fexit/bpf_fentry_test1")
 __failure __msg("tracing progs cannot use timer maps")
 int BPF_PROG(fexit_uses_map, int a, int ret)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("fmod_ret/bpf_modify_return_test")
 __failure __msg("tracing progs cannot use timer maps")
 int BPF_PROG(fmod_ret_uses_map, int a, int *b, int ret)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("kprobe/do_nanosleep")
 __failure __msg("tracing progs cannot use timer maps")
 int kprobe_uses_map(void *ctx)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("fentry/bpf_fentry_test1")
 __failure __msg("tracing progs cannot use timer maps")
 int BPF_PROG(fentry_uses_map, int a)
 {
-	__u32 id = 0;
-
-	bpf_map_delete_elem(&timers, &id);
-	return 0;
+	return use_map();
 }
 
 SEC("timer")
