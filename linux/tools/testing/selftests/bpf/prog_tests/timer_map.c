@@ -11,6 +11,7 @@
  * stress subtest (default: a quick run).
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -249,8 +250,8 @@ static int test_run(int prog_fd)
 struct spinner {
 	pthread_t thread;
 	int cpu;
-	volatile bool stop;
-	volatile __u64 count;
+	bool stop;
+	__u64 count;
 	bool started;
 };
 
@@ -263,8 +264,8 @@ static void *spinner_fn(void *arg)
 	CPU_SET(s->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return NULL;
-	while (!s->stop)
-		s->count++;
+	while (!READ_ONCE(s->stop))
+		WRITE_ONCE(s->count, s->count + 1);
 	return NULL;
 }
 
@@ -274,14 +275,14 @@ static bool spinner_start(struct spinner *s, int cpu)
 	s->cpu = cpu;
 	s->started = !pthread_create(&s->thread, NULL, spinner_fn, s);
 	return ASSERT_TRUE(s->started, "spinner") &&
-	       ASSERT_TRUE(WAIT_FOR(s->count > 0, DEADLINE_MS), "spinner runs");
+	       ASSERT_TRUE(WAIT_FOR(READ_ONCE(s->count) > 0, DEADLINE_MS), "spinner runs");
 }
 
 static void spinner_stop(struct spinner *s)
 {
 	if (!s->started)
 		return;
-	s->stop = true;
+	WRITE_ONCE(s->stop, true);
 	pthread_join(s->thread, NULL);
 	s->started = false;
 }
@@ -395,7 +396,7 @@ static void test_backend(void)
 			hi = mid;
 	}
 	tick = hi;
-	printf("%s: backend boundary %llu ns (HZ %llu); %lld B per wheel timer, %lld B per hrtimer\n",
+	printf("%s: boundary %llu ns (HZ %llu); %lld B a wheel timer, %lld B an hrtimer\n",
 	       __func__, tick, SEC_NS / tick, wheel, hres);
 	/* TICK_NSEC = (NSEC_PER_SEC + HZ / 2) / HZ */
 	for (__u64 hz = 100; hz <= 1000; hz++)
@@ -1021,7 +1022,7 @@ struct hammer {
 	pthread_t thread;
 	int fd, cpu;
 	int pause_us;		/* between two runs of the program */
-	volatile bool stop;
+	bool stop;
 	__u64 runs;
 };
 
@@ -1034,7 +1035,7 @@ static void *hammer_fn(void *arg)
 	CPU_SET(h->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return NULL;
-	while (!h->stop && !test_run(h->fd)) {
+	while (!READ_ONCE(h->stop) && !test_run(h->fd)) {
 		h->runs++;
 		if (h->pause_us)
 			usleep(h->pause_us);
@@ -1098,13 +1099,13 @@ static void test_storm(const struct backend *b, enum storm kind)
 	}
 	if (!ASSERT_TRUE(WAIT_FOR(t.bss->total_runs >= 20, DEADLINE_MS), "storm started"))
 		goto stop;
-	c1 = task.count;
+	c1 = READ_ONCE(task.count);
 	r1 = t.bss->total_runs;
 	ASSERT_TRUE(WAIT_FOR(t.bss->total_runs >= r1 + 40, DEADLINE_MS), "storm goes on");
 	/* the hammer's window is narrow: go on until it was hit */
 	if (kind == STORM_HAMMER)
 		WAIT_FOR(t.bss->ext_during_run > 0, 4 * DEADLINE_MS);
-	c2 = task.count;
+	c2 = READ_ONCE(task.count);
 	r2 = t.bss->total_runs;
 	printf("%s/%s_%s: %llu callback runs, the task on their CPU counted %llu meanwhile",
 	       __func__, b->name, names[kind], r2 - r1, c2 - c1);
@@ -1116,15 +1117,15 @@ static void test_storm(const struct backend *b, enum storm kind)
 	 * on (never, if a pass does not end)
 	 */
 	if (c2 == c1)
-		WAIT_FOR(task.count > c1, 4 * DEADLINE_MS);
+		WAIT_FOR(READ_ONCE(task.count) > c1, 4 * DEADLINE_MS);
 	r2 = t.bss->total_runs;
-	ASSERT_GT(task.count, c1, "the task on the timer's CPU ran during the storm");
+	ASSERT_GT(READ_ONCE(task.count), c1, "the task on the timer's CPU ran during the storm");
 	ASSERT_TRUE(WAIT_FOR(t.bss->total_runs > r2, DEADLINE_MS), "while the storm went on");
 	if (kind == STORM_HAMMER)
 		ASSERT_GT(t.bss->ext_during_run, 0, "re-armed while its callback ran");
 stop:
 	while (hammering--) {
-		h[hammering].stop = true;
+		WRITE_ONCE(h[hammering].stop, true);
 		pthread_join(h[hammering].thread, NULL);
 	}
 	/* a delete from user space waits for a running callback */
@@ -1196,7 +1197,7 @@ static void test_queue_order(const struct backend *b)
 				 "canary ran: queue in order"))
 			break;
 	}
-	printf("%s/%s: %d rounds, %llu updates landed before the run, %llu of them after the expiry\n",
+	printf("%s/%s: %d rounds, %llu updates before the run, %llu of them past the expiry\n",
 	       __func__, b->name, i, raced, hits);
 	ASSERT_GT(hits, 0, "updates raced the expiry (window hit)");
 	ASSERT_EQ(t.bss->early, 0, "never early");
@@ -1212,7 +1213,7 @@ out:
 struct remote_create {
 	pthread_t thread;
 	int cpu, map_fd, prog_fd, id;
-	volatile bool created, go;	/* arms it once told to */
+	bool created, go;	/* arms it once told to */
 };
 
 static void *remote_create_fn(void *arg)
@@ -1224,8 +1225,8 @@ static void *remote_create_fn(void *arg)
 	CPU_SET(rc->cpu, &set);
 	rc->id = sched_setaffinity(0, sizeof(set), &set) ? -errno :
 		 create_timer(rc->map_fd, rc->prog_fd, 0, BPF_F_TIMER_CPU_PIN);
-	rc->created = true;
-	while (!rc->go)
+	WRITE_ONCE(rc->created, true);
+	while (!READ_ONCE(rc->go))
 		usleep(1000);
 	if (rc->id >= 0)
 		arm(rc->map_fd, rc->id, now_ns());
@@ -1271,10 +1272,10 @@ static void test_delete_waits(const struct backend *b)
 			break;
 		/* ids are allocated cyclically: this round's is known */
 		id = round;
-		WAIT_FOR(rc.created, DEADLINE_MS);
+		WAIT_FOR(READ_ONCE(rc.created), DEADLINE_MS);
 		if (round == 3)
 			tm_close(&t);	/* the timer holds the last reference */
-		rc.go = true;
+		WRITE_ONCE(rc.go, true);
 		if (!ASSERT_TRUE(WAIT_FOR(READ_ONCE(bss->runs[id].running), DEADLINE_MS),
 				 "callback running")) {
 			pthread_join(rc.thread, NULL);
@@ -1310,8 +1311,8 @@ out:
 struct creator {
 	pthread_t thread;
 	int map_fd, prog_fd;
-	volatile bool stop;
-	volatile __u64 ok;
+	bool stop;
+	__u64 ok;
 	int last_err;
 };
 
@@ -1320,12 +1321,12 @@ static void *creator_fn(void *arg)
 	struct creator *c = arg;
 	int id;
 
-	while (!c->stop) {
+	while (!READ_ONCE(c->stop)) {
 		id = create_timer(c->map_fd, c->prog_fd, 0, 0);
 		if (id >= 0) {
-			c->ok++;
+			WRITE_ONCE(c->ok, c->ok + 1);
 		} else {
-			c->last_err = id;
+			WRITE_ONCE(c->last_err, id);
 			if (id == -EPERM)
 				break;
 		}
@@ -1352,12 +1353,12 @@ static void test_freeze_race(void)
 		c.prog_fd = t.prog_fd;
 		if (!ASSERT_OK(pthread_create(&c.thread, NULL, creator_fn, &c), "creator"))
 			break;
-		WAIT_FOR(c.ok >= 2 || c.last_err, DEADLINE_MS);
+		WAIT_FOR(READ_ONCE(c.ok) >= 2 || READ_ONCE(c.last_err), DEADLINE_MS);
 		while ((err = bpf_map_freeze(map_fd)) == -EBUSY)
 			ebusy++;
 		ASSERT_OK(err, "freeze");
 		n0 = count_keys(map_fd);
-		c.stop = true;
+		WRITE_ONCE(c.stop, true);
 		pthread_join(c.thread, NULL);
 		ASSERT_EQ(count_keys(map_fd), n0, "no timer added after the freeze");
 		ASSERT_EQ(c.ok, n0, "every successful create is in the map");
@@ -1394,17 +1395,17 @@ struct stresser {
 	int cpu;
 	__u64 budget, ops, bad;
 	unsigned int seed;
-	volatile bool *stop;
-	volatile int *max_id;	/* highest id created so far, shared */
+	bool *stop;
+	int *max_id;		/* highest id created so far, shared */
 };
 
 static void *stresser_fn(void *arg)
 {
 	struct stresser *s = arg;
 	int map_fd = s->t->map_fd, err;
+	__u64 v, flags;
 	__u32 id, next;
 	cpu_set_t set;
-	__u64 v;
 
 	CPU_ZERO(&set);
 	CPU_SET(s->cpu, &set);
@@ -1412,11 +1413,11 @@ static void *stresser_fn(void *arg)
 		s->bad++;
 		return NULL;
 	}
-	while (s->ops < s->budget && !*s->stop) {
+	while (s->ops < s->budget && !READ_ONCE(*s->stop)) {
 		unsigned int r = rand_r(&s->seed);
 
 		/* ids grow: mostly recent ones, which may still exist */
-		id = *s->max_id - (int)((r >> 8) % (2 * MAX_IDS));
+		id = READ_ONCE(*s->max_id) - (int)((r >> 8) % (2 * MAX_IDS));
 		if ((int)id < 0)
 			id = (r >> 8) % MAX_IDS;
 		s->ops++;
@@ -1425,11 +1426,12 @@ static void *stresser_fn(void *arg)
 		case 1:
 			v = (r >> 4) % 4 == 0 ? 0 : (r >> 4) % 4 == 1 ? 1 :
 			    now_ns() + (r >> 12) % (3 * s->t->b->res);
-			err = create_timer(map_fd, s->t->prog_fd, v,
-					   BPF_F_TIMER_ABS | ((r >> 6) & 1 ? BPF_F_TIMER_CPU_PIN : 0));
+			flags = BPF_F_TIMER_ABS | ((r >> 6) & 1 ? BPF_F_TIMER_CPU_PIN : 0);
+			err = create_timer(map_fd, s->t->prog_fd, v, flags);
 			s->bad += err < 0 && err != -E2BIG;
-			if (err > *s->max_id)
-				*s->max_id = err;
+			/* racy, as it may be: any recent id will do */
+			if (err > READ_ONCE(*s->max_id))
+				WRITE_ONCE(*s->max_id, err);
 			break;
 		case 2:
 		case 3:
@@ -1461,8 +1463,8 @@ static void test_stress(const struct backend *b)
 	struct hammer h = { .fd = -1, .cpu = 1 };
 	__u64 budget = stress_ops(), base_mem, t0, bpf_ops, end;
 	bool hammering = false;
-	volatile bool stop = false;
-	volatile int max_id = 0;
+	bool stop = false;
+	int max_id = 0;
 	__u32 pid, mid;
 	struct tm_env t;
 	int i;
@@ -1500,15 +1502,17 @@ static void test_stress(const struct backend *b)
 		for (i = 0; i < 2; i++)
 			pthread_join(s[i].thread, NULL);
 	}
-	h.stop = true;
+	WRITE_ONCE(h.stop, true);
 	if (hammering)
 		pthread_join(h.thread, NULL);
 	bpf_ops = t.bss->op_ok + t.bss->op_fail;
-	printf("%s/%s: %llu user space ops (%llu + %llu), %llu tc program ops, %llu callback runs doing %llu ops, in %llu ms\n",
-	       __func__, b->name, s[0].ops + s[1].ops, s[0].ops, s[1].ops, bpf_ops,
+	printf("%s/%s: %llu user space ops (%llu + %llu), %llu tc program ops, ",
+	       __func__, b->name, s[0].ops + s[1].ops, s[0].ops, s[1].ops, bpf_ops);
+	printf("%llu callback runs doing %llu ops, in %llu ms\n",
 	       t.bss->total_runs, t.bss->random_ops, (now_ns() - t0) / MS);
-	printf("%s/%s: windows hit: %llu callbacks overlapping, %llu deletes of a running timer, %llu updates won over a return value, %llu deferred self-deletes\n",
-	       __func__, b->name, t.bss->overlaps, t.bss->del_running,
+	printf("%s/%s: windows hit: %llu callbacks overlapping, %llu deletes of a running timer, ",
+	       __func__, b->name, t.bss->overlaps, t.bss->del_running);
+	printf("%llu updates won over a return value, %llu deferred self-deletes\n",
 	       t.bss->ext_during_run, t.bss->self_deletes);
 	ASSERT_EQ(s[0].bad + s[1].bad, 0, "errnos the contract allows");
 	ASSERT_GE(s[0].ops + s[1].ops, budget, "ops done");
@@ -1811,6 +1815,7 @@ static void test_get_next_key(void)
 out:
 	tm_close(&t);
 }
+
 /* BPF_TIMER_GET_INFO: the callback and flags the map value does not show */
 static void test_get_info(void)
 {
@@ -1917,6 +1922,7 @@ out:
 static void test_prog_test_run(void)
 {
 	struct bpf_timer_md md = { .id = 5, .expires = 123 };
+
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &md,
 		    .ctx_size_in = sizeof(md), .repeat = 10);
 	struct timer_map *skel;
@@ -1993,7 +1999,8 @@ static void fi_restore(void)
 		close(fi_fd);
 	if (fi_all_fd >= 0)
 		close(fi_all_fd);
-	fi_fd = fi_all_fd = -1;
+	fi_fd = -1;
+	fi_all_fd = -1;
 }
 
 static bool fi_setup(void)
@@ -2011,8 +2018,9 @@ static bool fi_setup(void)
 	for (i = 0; i < ARRAY_SIZE(fi_knobs); i++) {
 		if (!rw_file(fi_knobs[i][0], fi_saved[i], sizeof(fi_saved[i]),
 			     fi_knobs[i][1])) {
-			printf("%s: cannot set %s: needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS\n",
+			printf("%s: cannot set %s: needs CONFIG_FAILSLAB, ",
 			       __func__, fi_knobs[i][0]);
+			printf("CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS\n");
 			fi_restore();
 			test__skip();
 			return false;
@@ -2134,9 +2142,9 @@ static void fi_timer_create(const struct backend *b, int prefill, bool onward)
 		map_fd = -1;
 	}
 	ASSERT_EQ(id, prefill, "created at last, with the id it would have got");
-	printf("%s/%s: BPF_TIMER_CREATE after %d timers, failing the nth allocation%s: %d allocation points, %d calls succeeded anyway\n",
-	       __func__, b->name, prefill, onward ? " and all after it" : "",
-	       nth - 1, fallbacks);
+	printf("%s/%s: BPF_TIMER_CREATE after %d timers, failing the nth allocation%s: ",
+	       __func__, b->name, prefill, onward ? " and all after it" : "");
+	printf("%d allocation points, %d calls succeeded anyway\n", nth - 1, fallbacks);
 	tm_close(&t);
 	if (map_fd >= 0)
 		close(map_fd);
@@ -2265,7 +2273,7 @@ void serial_test_timer_map(void)
 	__u64 t0;
 	int i, j;
 
-	_Static_assert(ARRAY_SIZE(per_backend) == ARRAY_SIZE(names), "names");
+	static_assert(ARRAY_SIZE(per_backend) == ARRAY_SIZE(names), "names");
 	if (test__start_subtest("prog_test_run"))
 		test_prog_test_run();
 	if (test__start_subtest("libbpf"))
