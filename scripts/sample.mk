@@ -2,7 +2,6 @@
 # the prepared kernel tree with the libbpf, bpftool and vmlinux.h that
 # selftests.mk built into OUT (so after scripts/build-user).
 # Inputs: TREE (kernel source), OUT.   -> $(OUT)/timer_gc
-CLANG	?= clang-19
 CC	:= ccache gcc
 
 SRC	:= $(TREE)/samples/bpf
@@ -14,8 +13,8 @@ VMLINUX_H := $(INC)/vmlinux.h
 CFLAGS	:= -g -O2 -Wall -Wmissing-prototypes -Wstrict-prototypes \
 	   -I$(OUT) -I$(INC) -I$(TREE)/tools/include/uapi
 LDLIBS	:= -lelf -lz -lzstd
-BPF_CFLAGS := -g -O2 -Wall -Werror -D__TARGET_ARCH_x86 -mlittle-endian \
-	   -I$(INC) --target=bpf -mcpu=v3
+BPF_INC	:= -I$(INC)
+include $(dir $(lastword $(MAKEFILE_LIST)))bpf.mk
 
 all: $(OUT)/timer_gc
 
@@ -23,15 +22,10 @@ $(LIBBPF) $(BPFTOOL) $(VMLINUX_H):
 	@echo "error: no $@: run scripts/build-user first" >&2; exit 1
 
 $(OUT)/timer_gc_kern.o: $(SRC)/timer_gc_kern.c $(VMLINUX_H) $(LIBBPF)
-	@echo "  CLNG-BPF timer_gc_kern"
-	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(bpf_obj)
 
 $(OUT)/timer_gc.skel.h: $(OUT)/timer_gc_kern.o $(BPFTOOL)
-	@echo "  GEN-SKEL timer_gc"
-	@$(BPFTOOL) gen object $(OUT)/timer_gc.linked.o $<
-	@$(BPFTOOL) gen skeleton $(OUT)/timer_gc.linked.o name timer_gc > $@.tmp
-	@rm -f $(OUT)/timer_gc.linked.o
-	@mv $@.tmp $@
+	$(call bpf_skel,timer_gc)
 
 $(OUT)/timer_gc: $(SRC)/timer_gc_user.c $(OUT)/timer_gc.skel.h $(LIBBPF)
 	@echo "  BINARY  timer_gc"

@@ -1,7 +1,7 @@
 # Builds libbpf, bpftool and a test_progs runner limited to TESTS, from the
 # prepared kernel tree. Called by scripts/build-user; not meant to be run
 # by hand. Inputs: TREE (kernel source), KOUT (kernel build dir), OUT.
-TESTS	?= timer_map timer timer_crash timer_lockup timer_mim
+TESTS	?= $(shell sed 's/\#.*//' $(dir $(lastword $(MAKEFILE_LIST)))test_progs.list)
 CLANG	?= clang-19
 LLVM_STRIP ?= llvm-strip-19
 CC	:= ccache gcc
@@ -27,12 +27,9 @@ CFLAGS	:= -g -O2 -rdynamic -Wall -Wno-unused-variable -Wno-unused-but-set-variab
 	   -I$(KOUT)/include/generated
 LDLIBS	:= -lelf -lz -lzstd -lrt -lpthread -lcap
 
-SYS_INC	:= $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
-	   sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-BPF_CFLAGS := -g -O2 -Wall -Werror -D__TARGET_ARCH_x86 -mlittle-endian \
-	   -I$(INC) -I$(STDIR) -I$(TOOLS)/include/uapi \
-	   -Wno-compare-distinct-pointer-types $(SYS_INC) \
-	   --target=bpf -mcpu=v3
+BPF_INC	:= -I$(INC) -I$(STDIR) -I$(TOOLS)/include/uapi
+BPF_EXTRA := -Wno-compare-distinct-pointer-types
+include $(dir $(lastword $(MAKEFILE_LIST)))bpf.mk
 
 # BPF objects that no skeleton pulls in: test_bpftool_timer.sh loads them.
 OBJS	:= timer_map_bpftool
@@ -66,14 +63,10 @@ $(VMLINUX_H): $(KOUT)/vmlinux $(BPFTOOL)
 	@cmp -s $@.tmp $@ || mv $@.tmp $@
 
 $(OUT)/%.bpf.o: $(STDIR)/progs/%.c $(VMLINUX_H) $(OUT)/.libbpf $(wildcard $(STDIR)/progs/*.h $(STDIR)/*.h)
-	@echo "  CLNG-BPF $*"
-	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(bpf_obj)
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o $(BPFTOOL)
-	@echo "  GEN-SKEL $*"
-	@$(BPFTOOL) gen object $(OUT)/$*.linked.o $<
-	@$(BPFTOOL) gen skeleton $(OUT)/$*.linked.o name $* > $@
-	@rm -f $(OUT)/$*.linked.o
+	$(call bpf_skel,$*)
 
 $(OUT)/prog_tests/tests.h: $(TESTS:%=$(STDIR)/prog_tests/%.c)
 	@mkdir -p $(@D)
