@@ -13,7 +13,7 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
 # Cache hits across clones (CI builds in a fresh clone elsewhere).
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
-say() { printf '==> %s\n' "$*" >&2; }
+say() { printf '==> %s %s\n' "$(date +%T)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # run_logged LOG CMD...: run CMD with output to LOG; on failure print the
