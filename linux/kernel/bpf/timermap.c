@@ -97,6 +97,9 @@
 #define TIMER_MAP_MIN_RES	NSEC_PER_USEC
 #define TIMER_MAP_MAX_RES	(3600ULL * NSEC_PER_SEC)
 
+/* a timer and its XArray slot: see bpf_timer_map_create() */
+#define TMAP_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 struct bpf_timer_map {
 	struct bpf_map map;
 	struct xarray timers;		/* id -> struct tmap_timer */
@@ -580,12 +583,16 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 		goto err_dec;
 	}
 
+	/* Charged to the map's memcg. At its limit, or under global memory
+	 * pressure, the create fails with -ENOMEM instead of invoking the
+	 * OOM killer, as bpf_map_area_alloc() does for a map's own memory.
+	 */
 	memcg = bpf_map_memcg_enter(map, &old_memcg);
-	t = kmem_cache_alloc_node(tmap_cache(tmap->hres), GFP_KERNEL_ACCOUNT |
-				  __GFP_ZERO | __GFP_NOWARN, map->numa_node);
+	t = kmem_cache_alloc_node(tmap_cache(tmap->hres), TMAP_GFP | __GFP_ZERO,
+				  map->numa_node);
 	/* Reserve the id: a NULL entry, invisible to lookups and deletes. */
 	err = t ? xa_alloc_cyclic_irq(&tmap->timers, &id, NULL, xa_limit_31b,
-				      &tmap->next_id, GFP_KERNEL_ACCOUNT) :
+				      &tmap->next_id, TMAP_GFP) :
 		  -ENOMEM;
 	bpf_map_memcg_exit(old_memcg, memcg);
 	if (err < 0) {
