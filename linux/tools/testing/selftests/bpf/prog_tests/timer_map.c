@@ -1006,6 +1006,160 @@ out:
 	tm_close(&t);
 }
 
+/* Memory cgroups: timers are charged to the memcg the map was created in
+ * (the map's, not the caller's), are uncharged when deleted, and a create
+ * beyond memory.max fails with ENOMEM, without the OOM killer, changing
+ * nothing.
+ */
+#define CG_ROOT	"/sys/fs/cgroup"
+#define CG_DIR	CG_ROOT "/timer_map_test"
+#define MEMCG_N	4096	/* timers: 0.4-0.8 MiB, above the slack */
+
+static bool cg_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), n = -1;
+
+	if (fd >= 0) {
+		n = write(fd, val, strlen(val));
+		close(fd);
+	}
+	return ASSERT_EQ(n, (int)strlen(val), path);
+}
+
+static long long cg_read(const char *file)
+{
+	char path[128], buf[32] = {};
+	int fd, n = -1;
+
+	snprintf(path, sizeof(path), CG_DIR "/%s", file);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	return n > 0 ? atoll(buf) : -1;
+}
+
+/* The count of @name in CG_DIR/memory.events, or -1 */
+static long long cg_event(const char *name)
+{
+	char line[64], key[32];
+	long long v = -1, n;
+	FILE *f;
+
+	f = fopen(CG_DIR "/memory.events", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %lld", key, &n) == 2 && !strcmp(key, name))
+			v = n;
+	fclose(f);
+	return v;
+}
+
+static bool cg_join(const char *dir)
+{
+	char path[128], pid[16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return cg_write(path, pid);
+}
+
+/* A map created from inside CG_DIR, the process back in the root after */
+static int memcg_map(const struct backend *b, __u32 max_entries)
+{
+	int fd;
+
+	rmdir(CG_DIR);
+	if (!cg_write(CG_ROOT "/cgroup.subtree_control", "+memory") ||
+	    !ASSERT_OK(mkdir(CG_DIR, 0755), "mkdir " CG_DIR) ||
+	    !cg_join(CG_DIR))
+		return -1;
+	fd = make_map(max_entries, b->res);
+	if (!cg_join(CG_ROOT) && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	ASSERT_GE(fd, 0, "map created in the cgroup");
+	return fd;
+}
+
+static void test_memcg(const struct backend *b)
+{
+	/* Charges go through a per-CPU stock of up to 64 pages
+	 * (MEMCG_CHARGE_BATCH) plus a page of object bytes: run on one CPU
+	 * so that one stock is all the slack there is.
+	 */
+	const long long slack = 65 * getpagesize();
+	long long base, rise, max, grow;
+	int map_fd = -1, i, err, extra;
+	__u64 memlock, before = 0;
+	struct tm_env t;
+	char val[32];
+	__u32 pid;
+
+	if (!pin_to_cpu(0) || !tm_open(&t, b))
+		goto out_cpu;
+	pid = prog_id(t.prog_fd);
+	map_fd = memcg_map(b, 2 * MEMCG_N);
+	if (map_fd < 0)
+		goto out;
+
+	base = cg_read("memory.current");
+	memlock = map_memlock(map_fd);
+	for (i = 0; i < MEMCG_N; i++) {
+		err = create_timer(map_fd, t.prog_fd, 0, 0);
+		if (err < 0) {
+			ASSERT_GE(err, 0, "create");
+			goto out;
+		}
+	}
+	rise = cg_read("memory.current") - base;
+	grow = map_memlock(map_fd) - memlock;
+	printf("%s/%s: %d timers: memory.current +%lld B (%lld B per timer), memlock +%lld B\n",
+	       __func__, b->name, MEMCG_N, rise, rise / MEMCG_N, grow);
+	/* at least what the map reports; more with KASAN's redzones */
+	ASSERT_GE(rise, grow - slack, "charged to the map's cgroup");
+	ASSERT_LE(rise, 4 * grow + slack, "charged a bounded amount");
+
+	/* A limit just above the usage: creates succeed until it is hit */
+	max = cg_read("memory.current") + 16 * getpagesize();
+	snprintf(val, sizeof(val), "%lld", max);
+	if (!cg_write(CG_DIR "/memory.max", val))
+		goto out;
+	for (extra = 0; extra < MEMCG_N; extra++) {
+		before = map_memlock(map_fd);
+		err = create_timer(map_fd, t.prog_fd, 0, 0);
+		if (err < 0)
+			break;
+	}
+	printf("%s/%s: %d more timers fit under memory.max\n", __func__, b->name, extra);
+	ASSERT_EQ(err, -ENOMEM, "create beyond memory.max: ENOMEM");
+	ASSERT_EQ(map_memlock(map_fd), before, "memlock unchanged");
+	ASSERT_EQ(count_keys(map_fd), MEMCG_N + extra, "ids unchanged");
+	ASSERT_LE(cg_read("memory.current"), max, "usage within memory.max");
+	ASSERT_GT(cg_event("max"), 0, "memory.events: max hit");
+	ASSERT_EQ(cg_event("oom"), 0, "memory.events: no OOM");
+	cg_write(CG_DIR "/memory.max", "max");
+	ASSERT_EQ(create_timer(map_fd, t.prog_fd, 0, 0), MEMCG_N + extra,
+		  "created once the limit is lifted");
+
+	/* deleted timers are freed after a grace period, then uncharged */
+	delete_all(map_fd);
+	ASSERT_EQ(map_memlock(map_fd), memlock, "memlock back to empty");
+	ASSERT_TRUE(WAIT_FOR(cg_read("memory.current") <= base + slack, DEADLINE_MS),
+		    "uncharged when deleted");
+out:
+	if (map_fd >= 0)
+		close(map_fd);
+	tm_close(&t);
+	ASSERT_TRUE(WAIT_FOR(!prog_alive(pid), DEADLINE_MS), "program freed");
+	ASSERT_TRUE(WAIT_FOR(!rmdir(CG_DIR) || errno == ENOENT, DEADLINE_MS), "rmdir " CG_DIR);
+out_cpu:
+	unpin_cpu();
+}
+
 /* Timers on CPU 0 that programs keep arming for a time already past:
  * - self: the callback re-arms its own timer to the expiry it ran for;
  * - cross: two callbacks re-arm each other's timer to boot time;
@@ -2256,7 +2410,7 @@ void serial_test_timer_map(void)
 		test_no_catch_up, test_many_timers, test_callback_ops,
 		test_cross_delete, test_cpu_pin, test_bpf_side_ops,
 		test_prog_ref, test_close_stops, test_pinned, test_no_cycle,
-		test_teardown_many, test_mem_usage, test_delete_waits,
+		test_teardown_many, test_mem_usage, test_memcg, test_delete_waits,
 		test_queue_order, test_stress, test_stress_close,
 		test_fault_inject,
 	};
@@ -2264,7 +2418,7 @@ void serial_test_timer_map(void)
 		"crud", "fire_once", "past_expiry", "periodic", "no_catch_up",
 		"many_timers", "callback_ops", "cross_delete", "cpu_pin",
 		"bpf_side_ops", "prog_ref", "close_stops", "pinned", "no_cycle",
-		"teardown_many", "mem_usage", "delete_waits", "queue_order",
+		"teardown_many", "mem_usage", "memcg", "delete_waits", "queue_order",
 		"stress", "stress_close", "fault_inject",
 	};
 	static const char * const storms[] = { "storm_self", "storm_cross",
