@@ -364,7 +364,8 @@ else
 	rc=$?
 	out=$(<"$PROBE")
 	if [ $rc -ne 0 ]; then
-		not_ok feature_probe "'bpftool -j feature probe kernel' failed ($rc): $(<"$PROBE.err")"
+		not_ok feature_probe \
+			"'bpftool -j feature probe kernel' failed ($rc): $(<"$PROBE.err")"
 	elif ! jq -e '.program_types.have_timer_prog_type and
 		     .map_types.have_timer_map_type' <<<"$out" >/dev/null 2>&1; then
 		not_ok feature_probe "no have_timer_prog_type and have_timer_map_type in its output"
