@@ -29,9 +29,11 @@
  *    each other's timer. Waiting for the running callback would deadlock
  *    (the hrtimer_cancel() in the callback problem bpf_timer_cancel() has to
  *    catch with -EDEADLK). Deletes from programs never wait: the timer is
- *    unlinked from the XArray, marked dead under its lock and, if its
- *    callback may be running, handed to a work item that waits for the
- *    callback to finish before it drops the program and frees the timer.
+ *    unlinked from the XArray, marked dead under its lock and handed to a
+ *    work item that waits for a running callback to finish before it drops
+ *    the program and frees the timer. (Dropping the last program reference
+ *    queues work itself, which a program holding scheduler locks must not
+ *    do: the free is deferred even when no callback runs.)
  *
  * 2. A delete or update while the callback runs on another CPU. Every update
  *    and delete bumps t->seq under the lock; the runner re-arms from the
@@ -355,21 +357,17 @@ static struct tmap_timer *tmap_unlink(struct bpf_timer_map *tmap, u32 id)
 	return t;
 }
 
-/* Mark an unlinked timer dead and stop it. Returns -1 if its callback
- * may still be running.
- */
-static int tmap_kill(struct tmap_timer *t)
+/* Mark an unlinked timer dead and stop it; its callback may still run. */
+static void tmap_kill(struct tmap_timer *t)
 {
 	unsigned long flags;
-	int ret;
 
 	raw_spin_lock_irqsave(&t->lock, flags);
 	t->dead = true;
 	t->seq++;
 	WRITE_ONCE(t->expires, 0);
-	ret = tmap_disarm(t);
+	tmap_disarm(t);
 	raw_spin_unlock_irqrestore(&t->lock, flags);
-	return ret;
 }
 
 static void tmap_free(struct tmap_timer *t)
@@ -456,8 +454,10 @@ static struct bpf_map *timer_map_alloc(union bpf_attr *attr)
 		return ERR_PTR(-ENOMEM);
 
 	bpf_map_init_from_attr(&tmap->map, attr);
+	/* map_extra stays as given, 0 for the default: libbpf compares it
+	 * with the map's definition to reuse a pinned map.
+	 */
 	tmap->resolution = attr->map_extra ?: TIMER_MAP_DEFAULT_RES;
-	tmap->map.map_extra = tmap->resolution;
 	tmap->hres = tmap->resolution < TICK_NSEC;
 	xa_init_flags(&tmap->timers, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_IRQ |
 		      XA_FLAGS_ACCOUNT);
@@ -523,7 +523,11 @@ unlock:
 	return ret;
 }
 
-/* Delete from a program: must not wait, it may run in this very callback. */
+/* Delete from a program: must not wait, it may run in this very callback.
+ * The free is always deferred: the callback may be running, and dropping
+ * the last reference to the program queues work, whose wakeup takes the
+ * scheduler's locks, which the deleting program may hold (struct_ops).
+ */
 static long timer_map_delete_elem(struct bpf_map *map, void *key)
 {
 	struct bpf_timer_map *tmap = to_tmap(map);
@@ -532,11 +536,8 @@ static long timer_map_delete_elem(struct bpf_map *map, void *key)
 	t = tmap_unlink(tmap, *(u32 *)key);
 	if (!t)
 		return -ENOENT;
-	if (tmap_kill(t) >= 0) {
-		/* Not running, and being dead it cannot be armed again. */
-		tmap_free(t);
-		return 0;
-	}
+	/* Dead, it cannot be armed again; the free work waits if it runs. */
+	tmap_kill(t);
 	if (llist_add(&t->free_node, &tmap->free_list))
 		irq_work_queue(&tmap->free_irq_work);
 	return 0;
