@@ -1892,6 +1892,39 @@ out:
 }
 
 /* libbpf knows the types by name and can probe them */
+/* A map pinned with resolution @pinned and a skeleton whose map asks for
+ * @wanted (0: the default) and LIBBPF_PIN_BY_NAME semantics: libbpf
+ * reuses the pinned map only if map_extra matches, as given.
+ */
+static void test_pin_reuse(__u64 pinned, __u64 wanted, bool reuse)
+{
+	struct timer_map *skel;
+	int fd, err;
+
+	unlink(PIN_PATH);
+	skel = timer_map__open();
+	if (!ASSERT_OK_PTR(skel, "open"))
+		return;
+	fd = make_map(bpf_map__max_entries(skel->maps.timers), pinned);
+	if (!ASSERT_GE(fd, 0, "map") || !ASSERT_OK(bpf_obj_pin(fd, PIN_PATH), "pin"))
+		goto out;
+	bpf_program__set_autoload(skel->progs.hr_cb, false);
+	bpf_map__set_map_extra(skel->maps.timers, wanted);
+	bpf_map__set_pin_path(skel->maps.timers, PIN_PATH);
+	err = timer_map__load(skel);
+	if (reuse) {
+		ASSERT_OK(err, "load reusing the pinned map");
+		ASSERT_EQ(map_id(bpf_map__fd(skel->maps.timers)), map_id(fd), "reused");
+	} else {
+		ASSERT_ERR(err, "load with another resolution than the pinned map's");
+	}
+out:
+	unlink(PIN_PATH);
+	if (fd >= 0)
+		close(fd);
+	timer_map__destroy(skel);
+}
+
 static void test_libbpf(void)
 {
 	enum bpf_prog_type ptype;
@@ -1904,6 +1937,8 @@ static void test_libbpf(void)
 	ASSERT_EQ(libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TIMER, NULL), 1, "probe map type");
 	ASSERT_EQ(libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TIMER, NULL), 1, "probe prog type");
 	ASSERT_EQ(bpf_timer_create(-1, -1, NULL), -EBADF, "NULL opts");
+	test_pin_reuse(0, 0, true);
+	test_pin_reuse(0, WHEEL_RES, false);
 }
 
 /* bpf_program__create_timer(): skeleton objects in, timer id out */
