@@ -25,15 +25,23 @@ $(OUT)/map_tests/tests.h: $(wildcard $(STDIR)/map_tests/*.c)
 	@sed -n -E 's/^void (serial_)?test_([a-zA-Z0-9_]+)\((void)?\).*/DEFINE_TEST(\2)/p' \
 		$^ | sort > $@
 
-$(OUT)/map_tests/%.o: $(STDIR)/map_tests/%.c $(MAPT_SKELS) $(OUT)/.libbpf
+# a static pattern rule: selftests.mk's $(OUT)/%.o must not take these
+$(MAPT:%=$(OUT)/map_tests/%.o): $(OUT)/map_tests/%.o: $(STDIR)/map_tests/%.c \
+		$(MAPT_SKELS) $(OUT)/.libbpf
 	@echo "  MAP-OBJ $*"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
+# The lean kernels have no module support: test_verifier goes on without
+# bpf_testmod.ko (see regress-no-testmod.c).
+NO_TESTMOD := $(dir $(lastword $(MAKEFILE_LIST)))regress-no-testmod.c
+
 $(OUT)/test_verifier: $(STDIR)/test_verifier.c $(OUT)/verifier/tests.h \
 		$(OUT)/testing_helpers.o $(OUT)/cap_helpers.o $(OUT)/unpriv_helpers.o \
-		$(OUT)/disasm.o
+		$(OUT)/disasm.o $(NO_TESTMOD)
 	@echo "  BINARY  test_verifier"
-	@$(CC) $(CFLAGS) $< $(filter %.o,$^) $(LIBBPF) $(LDLIBS) -o $@
+	@$(CC) $(CFLAGS) -Dload_bpf_testmod=regress_load_testmod \
+		-Dunload_bpf_testmod=regress_unload_testmod $< $(NO_TESTMOD) \
+		$(filter %.o,$^) $(LIBBPF) $(LDLIBS) -o $@
 
 $(OUT)/test_maps: $(STDIR)/test_maps.c $(OUT)/map_tests/tests.h \
 		$(MAPT:%=$(OUT)/map_tests/%.o) $(OUT)/testing_helpers.o $(OUT)/disasm.o
