@@ -1512,11 +1512,15 @@ static void test_freeze_race(void)
 			ebusy++;
 		ASSERT_OK(err, "freeze");
 		n0 = count_keys(map_fd);
+		/* the creator stops at its first EPERM: wait for it to try
+		 * after the freeze, however slowly it gets the CPU
+		 */
+		ASSERT_TRUE(WAIT_FOR(READ_ONCE(c.last_err) == -EPERM, DEADLINE_MS),
+			    "creates fail once frozen");
 		WRITE_ONCE(c.stop, true);
 		pthread_join(c.thread, NULL);
 		ASSERT_EQ(count_keys(map_fd), n0, "no timer added after the freeze");
 		ASSERT_EQ(c.ok, n0, "every successful create is in the map");
-		ASSERT_EQ(c.last_err, -EPERM, "creates fail once frozen");
 		ASSERT_EQ(create_timer(map_fd, t.prog_fd, 0, 0), -EPERM, "frozen");
 		close(map_fd);
 		map_fd = -1;
