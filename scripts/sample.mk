@@ -21,13 +21,13 @@ all: $(OUT)/timer_gc
 $(LIBBPF) $(BPFTOOL) $(VMLINUX_H):
 	@echo "error: no $@: run scripts/build-user first" >&2; exit 1
 
-$(OUT)/timer_gc_kern.o: $(SRC)/timer_gc_kern.c $(VMLINUX_H) $(LIBBPF)
+$(OUT)/timer_gc_kern.o: $(SRC)/timer_gc_kern.c $(SRC)/timer_gc.h $(VMLINUX_H) $(LIBBPF)
 	$(bpf_obj)
 
 $(OUT)/timer_gc.skel.h: $(OUT)/timer_gc_kern.o $(BPFTOOL)
 	$(call bpf_skel,timer_gc)
 
-$(OUT)/timer_gc: $(SRC)/timer_gc_user.c $(OUT)/timer_gc.skel.h $(LIBBPF)
+$(OUT)/timer_gc: $(SRC)/timer_gc_user.c $(SRC)/timer_gc.h $(OUT)/timer_gc.skel.h $(LIBBPF)
 	@echo "  BINARY  timer_gc"
 	@$(CC) $(CFLAGS) $< $(LIBBPF) $(LDLIBS) -o $@
 
