@@ -16,19 +16,4 @@ struct stats {
 	__u64 hist[LAT_BUCKETS];
 };
 
-/* A flow of the GC sweep's table (gc_bench.bpf.c) */
-struct flow_key {
-	__u32 saddr;
-	__u32 daddr;
-	__u16 sport;
-	__u16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct flow_val {
-	__u64 last_seen;
-	__u64 packets;
-};
-
 #endif /* BENCH_H */

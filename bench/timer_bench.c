@@ -9,7 +9,7 @@
  *                        [--rate R] [--reps K] [--min-busy-ms B]
  *                        [--min-ms W] [--max-ms W] [--ops-sample S]
  *                        [--perf-ctl FILE]
- *   timer_bench gc       [--flows N] [--expired-pct P] [--reps K]
+ *   timer_bench gc       [--flows N] [--shard-flows S] [--expired-pct P] [--reps K]
  *                        [--how kernel|user]
  *   timer_bench baseline [--ms W]
  *
@@ -18,6 +18,7 @@
  * clock counts guest instructions); CPU time from /proc/stat (all CPUs:
  * everything but idle and iowait) and getrusage().
  */
+#define _GNU_SOURCE	/* sched_setaffinity(), in timer_gc.h */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,7 +36,8 @@
 #include <bpf/libbpf.h>
 #include "bench.h"
 #include "timer_bench.skel.h"
-#include "gc_bench.skel.h"
+#include "timer_gc.h"
+#include "timer_gc.skel.h"
 #include "idle.skel.h"
 
 #define NSEC_PER_SEC	1000000000ULL
@@ -47,12 +49,12 @@ static const char *const variant_names[] = { "wheel", "hres", "upstream", "timer
 
 static struct {
 	enum variant variant;
-	__u64 n, rate, reps, repeat, flows, expired_pct, ops_sample;
+	__u64 n, rate, reps, repeat, flows, shard_flows, expired_pct, ops_sample;
 	__u64 min_busy_ms, min_ms, max_ms;
 	const char *perf_ctl, *gc_how;
 } opt = {
 	.n = 1000, .rate = 5000, .reps = 3, .repeat = 100000,
-	.flows = 1000000, .expired_pct = 10, .ops_sample = 20000,
+	.flows = 1000000, .shard_flows = 1024, .expired_pct = 10, .ops_sample = 20000,
 	.min_busy_ms = 500, .min_ms = 1000, .max_ms = 6000,
 };
 
@@ -693,155 +695,199 @@ static int cmd_floor(void)
 	return 0;
 }
 
-/* ---- GC: 1M flows swept in the kernel or from user space ---- */
+/* ---- GC: the timer_gc sample's sharded table, swept in the kernel or from user space ---- */
 
-static void gc_fill(int fd, __u64 n, __u64 now, __u64 timeout)
+/* No result may depend on how long a fill or a sweep takes: the flows are
+ * seen at time 1 (idle, past a timeout of 1 ns whenever the sweep runs) or
+ * in the future (never idle; the GC allows for packets on other CPUs being
+ * ahead of its clock). Both checks cost what they cost at any other time.
+ */
+#define GC_TIMEOUT_NS	1
+#define GC_IDLE_SEEN	1
+#define GC_LIVE_SEEN	(1ULL << 62)
+
+/* Shard @i's hash map, for user space. */
+static int gc_shard_fd(int outer_fd, __u32 i)
 {
-	const __u64 batch = 8192;
-	struct flow_key *k = calloc(batch, sizeof(*k));
-	struct flow_val *v = calloc(batch, sizeof(*v));
-	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
-	__u64 i, j;
+	__u32 id;
+	int fd;
 
-	for (i = 0; i < n; i += batch) {
-		__u32 cnt = n - i < batch ? n - i : batch;
-
-		for (j = 0; j < cnt; j++) {
-			__u64 f = i + j;
-
-			k[j] = (struct flow_key){ .saddr = 0x0a000000 | (f >> 16),
-				.daddr = 0x0a800001, .sport = f & 0xffff, .dport = 443,
-				.proto = 6 };
-			v[j].packets = 1;
-			v[j].last_seen = f % 100 < opt.expired_pct ? now - 2 * timeout : now;
-		}
-		if (bpf_map_update_batch(fd, k, v, &cnt, &o))
-			die("update_batch", errno);
-	}
-	free(k);
-	free(v);
+	if (bpf_map_lookup_elem(outer_fd, &i, &id))
+		die("shard lookup", errno);
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		die("shard fd", fd);
+	return fd;
 }
 
-static __u64 gc_user(int fd, __u64 timeout, __u64 *scanned)
+/* The user-space GC: each shard read whole with bpf_map_lookup_batch(),
+ * then its idle flows deleted with bpf_map_delete_batch().
+ */
+static __u64 gc_user(const int *fds, __u32 nshards, __u32 cap, __u64 *scanned)
 {
-	const __u32 batch = 8192;
-	struct flow_key *k = calloc(batch, sizeof(*k));
-	struct flow_val *v = calloc(batch, sizeof(*v));
-	struct flow_key *dead = NULL;
-	__u64 ndead = 0, cap = 0, now = now_ns();
-	__u32 token, cnt, j;
-	bool first = true, done = false;
+	struct flow_key *k = calloc(cap, sizeof(*k)), *dead = calloc(cap, sizeof(*dead));
+	struct flow_info *v = calloc(cap, sizeof(*v));
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u64 now = now_ns(), expired = 0;
+	__u32 i, j, cnt, ndead, token;
 
 	*scanned = 0;
-	while (!done) {
-		int err;
-
-		cnt = batch;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, k, v, &cnt, &o);
-		if (err && errno != ENOENT)
+	for (i = 0; i < nshards; i++) {
+		cnt = cap;
+		if (bpf_map_lookup_batch(fds[i], NULL, &token, k, v, &cnt, &o) &&
+		    errno != ENOENT)
 			die("lookup_batch", errno);
-		done = err != 0;
-		first = false;
 		*scanned += cnt;
-		for (j = 0; j < cnt; j++) {
-			if (now - v[j].last_seen <= timeout)
-				continue;
-			if (ndead == cap) {
-				cap = cap ? 2 * cap : 4096;
-				dead = realloc(dead, cap * sizeof(*dead));
-			}
-			dead[ndead++] = k[j];
-		}
-	}
-	for (__u64 i = 0; i < ndead; i += batch) {
-		cnt = ndead - i < batch ? ndead - i : batch;
-		if (bpf_map_delete_batch(fd, dead + i, &cnt, &o))
+		for (j = 0, ndead = 0; j < cnt; j++)
+			if (now > v[j].last_seen && now - v[j].last_seen > GC_TIMEOUT_NS)
+				dead[ndead++] = k[j];
+		if (ndead && bpf_map_delete_batch(fds[i], dead, &ndead, &o))
 			die("delete_batch", errno);
+		expired += ndead;
 	}
-	free(dead);
 	free(k);
+	free(dead);
 	free(v);
-	return ndead;
+	return expired;
+}
+
+static void gc_stats_reset(int fd)
+{
+	struct gc_stats *z = calloc(ncpus, sizeof(*z));
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(fd, &zero, z, BPF_ANY))
+		die("gc stats reset", errno);
+	free(z);
+}
+
+/* Fills the table: opt.flows flows, opt.expired_pct percent of them idle,
+ * the others live; returns the number of idle ones.
+ */
+static __u64 gc_fill_table(int prog_fd)
+{
+	struct fill_args done = {};
+	int err;
+
+	err = gc_fill(prog_fd, 0, opt.flows, GC_LIVE_SEEN, GC_IDLE_SEEN,
+		      opt.expired_pct, &done);
+	if (err)
+		die("fill_flows", err);
+	if (done.failed)
+		die("fill_flows: shard full", -ENOSPC);
+	return opt.flows / 100 * opt.expired_pct +
+	       (opt.flows % 100 < opt.expired_pct ? opt.flows % 100 : opt.expired_pct);
 }
 
 static int cmd_gc(void)
 {
-	struct gc_bench *g;
-	LIBBPF_OPTS(bpf_timer_create_opts, co);
-	__u64 timeout = 60 * NSEC_PER_SEC, t0, c0, r0, scanned, exp;
+	__u64 t0, c0, r0, scanned, exp, want;
+	__u32 nshards, cap = opt.shard_flows, *ids, i;
+	int outer_fd, tfd, pfd, fill_fd, sfd, stats_fd, rep, *fds;
+	struct timer_gc *g;
+	struct gc_stats st;
 	struct busy_mark bm;
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
-	int ffd, tfd, pfd, stats_fd, id = -1, rep;
+	struct rlimit nofile;
 
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0)
 		die("enable_stats", stats_fd);
-	g = gc_bench__open();
+	nshards = gc_nshards(opt.flows, cap);
+	/* User space keeps an fd on every shard (16M flows: 21846 shards). */
+	nofile.rlim_cur = nofile.rlim_max = nshards + 1024;
+	if (setrlimit(RLIMIT_NOFILE, &nofile))
+		die("RLIMIT_NOFILE", errno);
+	g = timer_gc__open();
 	if (!g)
 		die("gc open", errno);
-	bpf_map__set_max_entries(g->maps.gc_flows, opt.flows);
-	g->data->timeout_ns = timeout;
-	if (gc_bench__load(g))
+	g->rodata->udp_timeout_ns = GC_TIMEOUT_NS;
+	g->rodata->nshards = nshards;
+	g->rodata->gc_period = 3600 * 1000;	/* 1 ms units: the bench fires them */
+	if (bpf_map__set_max_entries(g->maps.shards, nshards) ||
+	    bpf_map__set_max_entries(g->maps.shard_of_timer, nshards) ||
+	    bpf_map__set_max_entries(g->maps.shard_last_run, nshards) ||
+	    bpf_map__set_max_entries(g->maps.gc_timer, nshards))
+		die("gc set_max_entries", -EINVAL);
+	if (timer_gc__load(g))
 		die("gc load", errno);
-	ffd = bpf_map__fd(g->maps.gc_flows);
+	outer_fd = bpf_map__fd(g->maps.shards);
 	tfd = bpf_map__fd(g->maps.gc_timer);
-	pfd = bpf_program__fd(g->progs.gc);
+	pfd = bpf_program__fd(g->progs.expire_flows);
+	fill_fd = bpf_program__fd(g->progs.fill_flows);
+	sfd = bpf_map__fd(g->maps.gc_stats);
+	if (gc_create_shards(outer_fd, nshards, cap))
+		die("gc shards", errno);
+	ids = calloc(nshards, sizeof(*ids));
+	fds = calloc(nshards, sizeof(*fds));
+	/* Armed an hour ahead: each sweep fires them all by hand. */
+	if (gc_create_timers(tfd, pfd, bpf_map__fd(g->maps.shard_of_timer), nshards,
+			     now_ns() + 3600 * NSEC_PER_SEC, NSEC_PER_SEC, ids))
+		die("gc timers", errno);
+	for (i = 0; i < nshards; i++)
+		fds[i] = gc_shard_fd(outer_fd, i);
 
 	for (rep = 0; rep < (int)opt.reps; rep++) {
-		__u64 runs = g->bss->runs, expired = g->bss->expired;
-		__u64 sc = g->bss->scanned;
-
-		/* In the kernel: one timer run sweeps the table. */
+		/* In the kernel: every shard's timer runs once. */
 		if (opt.gc_how && strcmp(opt.gc_how, "kernel"))
 			goto user;
-		gc_fill(ffd, opt.flows, now_ns(), timeout);
+		want = gc_fill_table(fill_fd);
+		gc_stats_reset(sfd);
 		perf_ctl("enable");
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		bpf_prog_get_info_by_fd(pfd, &info, &len);
 		r0 = info.run_time_ns;
 		t0 = now_ns(); busy_mark(&bm); c0 = rusage_ns();
-		if (id < 0) {
-			co.expires = 1;
-			id = bpf_timer_create(tfd, pfd, &co);
-			if (id < 0)
-				die("gc timer create", id);
-		} else {
-			exp = 1;	/* in the past: run now */
-			if (bpf_map_update_elem(tfd, &id, &exp, BPF_ANY))
-				die("gc timer update", errno);
-		}
-		while (g->bss->runs == runs)
-			usleep(1000);
+		if (gc_fire_all(tfd, nshards, ids))
+			die("gc fire", errno);
+		/* Polled every 10 ms: the poll is counted in the sweep's CPU. */
+		do {
+			usleep(10000);
+			if (gc_read_stats(sfd, &st))
+				die("gc stats", errno);
+		} while (st.runs < nshards);
 		perf_ctl("disable");
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		bpf_prog_get_info_by_fd(pfd, &info, &len);
+		if (st.expired != want || st.live_evictions)
+			die("gc kernel: expired flows", -EPROTO);
 		printf("@{\"kind\":\"gc\",\"how\":\"kernel\",\"rep\":%d,\"flows\":%llu,"
-		       "\"scanned\":%llu,\"expired\":%llu,\"wall_ns\":%llu,\"busy_ns\":%llu,"
-		       "\"proc_cpu_ns\":%llu,\"prog_ns\":%llu}\n", rep, opt.flows,
-		       g->bss->scanned - sc, g->bss->expired - expired, now_ns() - t0,
-		       busy_since(&bm), rusage_ns() - c0, info.run_time_ns - r0);
+		       "\"shards\":%u,\"shard_cap\":%u,\"scanned\":%llu,\"expired\":%llu,"
+		       "\"wall_ns\":%llu,\"busy_ns\":%llu,\"proc_cpu_ns\":%llu,"
+		       "\"prog_ns\":%llu,\"max_run_ns\":%llu,\"max_scanned\":%llu}\n",
+		       rep, opt.flows, nshards, cap, st.scanned, st.expired,
+		       now_ns() - t0, busy_since(&bm), rusage_ns() - c0,
+		       info.run_time_ns - r0, st.max_run_ns, st.max_scanned);
 		fflush(stdout);
 
 user:
-		/* From user space: batch lookup, then batch delete. */
+		/* From user space: batch lookup, then batch delete, per shard. */
 		if (opt.gc_how && strcmp(opt.gc_how, "user"))
 			continue;
-		gc_fill(ffd, opt.flows, now_ns(), timeout);
+		want = gc_fill_table(fill_fd);
 		perf_ctl("enable");
 		t0 = now_ns(); busy_mark(&bm); c0 = rusage_ns();
-		exp = gc_user(ffd, timeout, &scanned);
+		exp = gc_user(fds, nshards, cap, &scanned);
 		perf_ctl("disable");
+		if (exp != want)
+			die("gc user: expired flows", -EPROTO);
 		printf("@{\"kind\":\"gc\",\"how\":\"user\",\"rep\":%d,\"flows\":%llu,"
-		       "\"scanned\":%llu,\"expired\":%llu,\"wall_ns\":%llu,\"busy_ns\":%llu,"
-		       "\"proc_cpu_ns\":%llu,\"prog_ns\":0}\n", rep, opt.flows, scanned,
-		       exp, now_ns() - t0, busy_since(&bm), rusage_ns() - c0);
+		       "\"shards\":%u,\"shard_cap\":%u,\"scanned\":%llu,\"expired\":%llu,"
+		       "\"wall_ns\":%llu,\"busy_ns\":%llu,\"proc_cpu_ns\":%llu,\"prog_ns\":0}\n",
+		       rep, opt.flows, nshards, cap, scanned, exp, now_ns() - t0,
+		       busy_since(&bm), rusage_ns() - c0);
 		fflush(stdout);
 	}
-	gc_bench__destroy(g);
+	for (i = 0; i < nshards; i++) {
+		bpf_map_delete_elem(tfd, &ids[i]);
+		close(fds[i]);
+	}
+	free(ids);
+	free(fds);
+	timer_gc__destroy(g);
 	close(stats_fd);
 	return 0;
 }
@@ -883,7 +929,7 @@ int main(int argc, char **argv)
 		{ "expired-pct", 1, 0, 'e' }, { "ops-sample", 1, 0, 's' },
 		{ "min-busy-ms", 1, 0, 'b' }, { "min-ms", 1, 0, 'm' },
 		{ "max-ms", 1, 0, 'M' }, { "perf-ctl", 1, 0, 'P' },
-		{ "how", 1, 0, 'H' }, {}
+		{ "how", 1, 0, 'H' }, { "shard-flows", 1, 0, 'S' }, {}
 	};
 	const char *cmd;
 	int c, i;
@@ -917,6 +963,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			opt.flows = num(optarg);
+			break;
+		case 'S':
+			opt.shard_flows = num(optarg);
 			break;
 		case 'e':
 			opt.expired_pct = num(optarg);
