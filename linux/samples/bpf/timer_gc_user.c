@@ -512,6 +512,8 @@ static int run_loop(struct gc *gc, const struct config *cfg, __u64 start,
 		if (!end)
 			end = start;
 	}
+	if (!cfg->quiet)
+		print_header();
 	while (!exiting) {
 		now = now_ns();
 		if (keeping && end && now >= end)
@@ -650,8 +652,6 @@ int main(int argc, char **argv)
 	printf("timer_gc: timeouts: udp %llu ms, tcp %llu ms, tcp short %llu ms\n",
 	       cfg.udp_timeout_ms, cfg.tcp_timeout_ms,
 	       cfg.tcp_short_timeout_ms);
-	if (!cfg.quiet)
-		print_header();
 
 	/* With --flows, the table drains within the UDP timeout and an
 	 * interval; allow two minutes more for a slow machine.
