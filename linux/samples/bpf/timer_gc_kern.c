@@ -91,8 +91,8 @@ struct {
 	__type(value, struct gc_stats);
 } gc_stats SEC(".maps");
 
-/* The GC timers, one per shard. A resolution of 1 ms, one jiffy or more
- * with HZ <= 1000, puts them on the timer wheel: GC does not need high
+/* The GC timers, one per shard. A resolution of 10 ms, at least one jiffy
+ * for HZ >= 100, puts them on the timer wheel: GC does not need high
  * resolution timers.
  */
 struct {
@@ -100,7 +100,7 @@ struct {
 	__uint(max_entries, 1);		/* the number of shards */
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(map_extra, NSEC_PER_MSEC);
+	__uint(map_extra, 10 * NSEC_PER_MSEC);
 } gc_timer SEC(".maps");
 
 /* Configuration, set by the loader before load. */
@@ -228,6 +228,12 @@ int track_flows(struct __sk_buff *skb)
 		}
 	}
 
+	/* The GC may delete the flow between the lookup and these writes (a
+	 * packet arriving just as the flow expires), and a preallocated
+	 * element can be reused at once by a new flow, which then counts this
+	 * packet and takes this state: a rare miscount that a sample accepts
+	 * (a conntrack holds a reference instead).
+	 */
 	WRITE_ONCE(flow->last_seen, now);
 	__sync_fetch_and_add(&flow->packets, 1);
 	__sync_fetch_and_add(&flow->bytes, skb->len);
@@ -244,8 +250,7 @@ int track_flows(struct __sk_buff *skb)
  * not depend on how long a fill takes.
  */
 struct fill_ctx {
-	struct fill_args *args;
-	__u64 now;
+	struct fill_args *args;	/* bpf_loop() wants its context on the stack */
 };
 
 static long fill_one(__u64 i, struct fill_ctx *ctx)
@@ -262,7 +267,7 @@ static long fill_one(__u64 i, struct fill_ctx *ctx)
 	if (n % 100 < args->idle_pct)
 		seen = args->idle_seen_ns;
 	if (!seen)
-		seen = ctx->now;
+		seen = bpf_ktime_get_ns();
 
 	synth_flow_key(&key, n);
 	shard = flow_shard(&key, nshards);
@@ -294,7 +299,7 @@ static long fill_one(__u64 i, struct fill_ctx *ctx)
 SEC("syscall")
 int fill_flows(struct fill_args *args)
 {
-	struct fill_ctx ctx = { .args = args, .now = bpf_ktime_get_ns() };
+	struct fill_ctx ctx = { .args = args };
 
 	if (bpf_loop(args->count, fill_one, &ctx, 0) < 0)
 		return -1;

@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sys/resource.h>
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -60,6 +58,8 @@ struct gc {
 	__u32 nshards;
 	__u32 shard_cap;
 	__u32 *ids;		/* GC timer of each shard, NO_TIMER if none */
+	__u64 last_touch;	/* --keep: when the kept flows were last seen */
+	__u64 max_touch_gap;	/* and the longest time between two of those */
 	int timer_fd;
 	int stats_fd;
 };
@@ -88,7 +88,7 @@ static void usage(FILE *f)
 		"  -n, --flows N               fill the table with N synthetic flows\n"
 		"  -k, --keep K                keep the first K of them alive (0)\n"
 		"  -m, --max-flows N           size of the flow table (65536, or --flows)\n"
-		"  -S, --shard-flows N         flows a shard holds (1024)\n"
+		"  -S, --shard-flows N         flows a shard holds, at least 512 (1024)\n"
 		"  -u, --udp-timeout MS        UDP idle timeout (30000)\n"
 		"  -t, --tcp-timeout MS        established TCP idle timeout (432000000: 5 days)\n"
 		"  -s, --tcp-short-timeout MS  TCP timeout while opening or closing (120000)\n"
@@ -157,7 +157,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 					&cfg->max_flows);
 			break;
 		case 'S':
-			err = parse_u64("shard-flows", optarg, 4, 1 << 20,
+			err = parse_u64("shard-flows", optarg, 512, 1 << 20,
 					&cfg->shard_flows);
 			break;
 		case 'u':
@@ -342,6 +342,10 @@ static void print_summary(const struct gc *gc, const struct config *cfg,
 	printf("  max overdue         %.1f ms past the timeout before expiry\n",
 	       (double)st.max_overdue_ns / NSEC_PER_MSEC);
 	printf("  late expirations    %llu\n", st.late);
+	printf("  CPUs the GC ran on  %u\n", st.cpus);
+	if (cfg->keep)
+		printf("  kept flows seen     every %.1f ms at most\n",
+		       (double)gc->max_touch_gap / NSEC_PER_MSEC);
 	printf("  live evictions      %llu\n", st.live_evictions);
 	/* Machine readable, the last line is the main one. */
 	printf("timer_gc_gc: elapsed_ms=%.0f shards=%u shard_cap=%u max_gap_us=%llu",
@@ -349,8 +353,10 @@ static void print_summary(const struct gc *gc, const struct config *cfg,
 	       st.max_gap_ns / NSEC_PER_USEC);
 	printf(" max_overdue_us=%llu late_expirations=%llu insert_failed=%llu",
 	       st.max_overdue_ns / NSEC_PER_USEC, st.late, bss->insert_failed);
-	printf(" gc_avg_ns=%.0f max_run_ns=%llu max_scanned=%llu\n", avg,
+	printf(" gc_avg_ns=%.0f max_run_ns=%llu max_scanned=%llu", avg,
 	       st.max_run_ns, st.max_scanned);
+	printf(" gc_cpus=%u max_keep_gap_ms=%llu\n", st.cpus,
+	       gc->max_touch_gap / NSEC_PER_MSEC);
 	printf("timer_gc: created=%llu expired=%llu in_table=%llu",
 	       bss->flows_created, bss->flows_expired, bss->flows_active);
 	printf(" counted=%ld gc_runs=%llu live_evictions=%llu\n",
@@ -366,9 +372,11 @@ static int gc_load(struct gc *gc, const struct config *cfg)
 
 	res = bpf_map__map_extra(skel->maps.gc_timer) ?: NSEC_PER_MSEC;
 	period = cfg->interval_ms * NSEC_PER_MSEC / res;
-	if (!period || period > INT32_MAX) {
-		fprintf(stderr, "timer_gc: --interval: %llu ms out of range\n",
-			cfg->interval_ms);
+	if (!period || period > INT32_MAX ||
+	    cfg->interval_ms * NSEC_PER_MSEC % res) {
+		fprintf(stderr,
+			"timer_gc: --interval: %llu ms is not a multiple of the GC timers' resolution, %llu ms\n",
+			cfg->interval_ms, res / NSEC_PER_MSEC);
 		return -ERANGE;
 	}
 	gc->shard_cap = cfg->shard_flows;
@@ -437,25 +445,29 @@ static int touch_kept(struct gc *gc, const struct config *cfg, __u64 *touch)
 	struct fill_args done = {};
 	int err;
 
-	if (!cfg->keep || now_ns() < *touch)
+	__u64 now = now_ns();
+
+	if (!cfg->keep || now < *touch)
 		return 0;
 	err = gc_fill(bpf_program__fd(gc->skel->progs.fill_flows), 0, cfg->keep,
 		      0, 0, 0, &done);
 	if (err)
 		fprintf(stderr, "timer_gc: fill_flows: %s\n", strerror(-err));
-	*touch += cfg->udp_timeout_ms * NSEC_PER_MSEC / 4;
+	if (gc->last_touch && now - gc->last_touch > gc->max_touch_gap)
+		gc->max_touch_gap = now - gc->last_touch;
+	gc->last_touch = now;
+	*touch = now + cfg->udp_timeout_ms * NSEC_PER_MSEC / 4;
 	return err;
 }
 
 /* --flows: fills the table while the GC runs, in steps small enough for
- * the flows of a step to be created about when the step starts, and for
  * the kept flows to be seen on time meanwhile; prints progress.
  */
 static int fill_synthetic(struct gc *gc, const struct config *cfg,
 			  __u64 *touch)
 {
 	int prog_fd = bpf_program__fd(gc->skel->progs.fill_flows);
-	const __u64 step = 65536;
+	const __u64 step = 4096;
 	struct fill_args done = {};
 	__u64 i, n, t0 = now_ns(), next = t0 + NSEC_PER_SEC;
 	int err;
@@ -548,17 +560,6 @@ static int run_loop(struct gc *gc, const struct config *cfg, __u64 start,
 	return 0;
 }
 
-/* Shards can be many: one fd each while they are set up and counted. */
-static void raise_nofile(void)
-{
-	struct rlimit r;
-
-	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
-		r.rlim_cur = r.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &r);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct config cfg = {
@@ -574,6 +575,7 @@ int main(int argc, char **argv)
 	bool hook_created = false, attached = false;
 	__u64 start, end, interval_ns, drain_ns, max_to;
 	int err, ifindex = 0, stats_fd = -1;
+	struct gc_timer_fds tfds;
 	struct gc gc = {};
 	long counted;
 
@@ -590,7 +592,6 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	raise_nofile();
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -634,11 +635,13 @@ int main(int argc, char **argv)
 	 * re-arms itself.
 	 */
 	interval_ns = cfg.interval_ms * NSEC_PER_MSEC;
-	err = gc_create_timers(gc.timer_fd,
-			       bpf_program__fd(gc.skel->progs.expire_flows),
-			       bpf_map__fd(gc.skel->maps.shard_of_timer),
-			       gc.nshards, now_ns() + interval_ns / gc.nshards,
-			       interval_ns, gc.ids);
+	tfds.timer = gc.timer_fd;
+	tfds.prog = bpf_program__fd(gc.skel->progs.expire_flows);
+	tfds.shard_of = bpf_map__fd(gc.skel->maps.shard_of_timer);
+	tfds.last_run = bpf_map__fd(gc.skel->maps.shard_last_run);
+	err = gc_create_timers(&tfds, gc.nshards,
+			       now_ns() + interval_ns / gc.nshards, interval_ns,
+			       gc.ids);
 	if (err) {
 		fprintf(stderr, "timer_gc: creating the GC timers: %s\n",
 			strerror(-err));
