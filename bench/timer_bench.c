@@ -783,7 +783,8 @@ static int cmd_gc(void)
 {
 	__u64 t0, c0, r0, scanned, exp, want;
 	__u32 nshards, cap = opt.shard_flows, *ids, i;
-	int outer_fd, tfd, pfd, fill_fd, sfd, stats_fd, rep, *fds;
+	int outer_fd, tfd, pfd, fill_fd, sfd, stats_fd, rep, err, *fds;
+	struct gc_timer_fds tfds;
 	struct timer_gc *g;
 	struct gc_stats st;
 	struct busy_mark bm;
@@ -794,17 +795,25 @@ static int cmd_gc(void)
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0)
 		die("enable_stats", stats_fd);
+	if (cap < 512)
+		die("--shard-flows: at least 512", EINVAL);
 	nshards = gc_nshards(opt.flows, cap);
-	/* User space keeps an fd on every shard (16M flows: 21846 shards). */
-	nofile.rlim_cur = nofile.rlim_max = nshards + 1024;
-	if (setrlimit(RLIMIT_NOFILE, &nofile))
+	/* User space keeps an fd on every shard (16M flows: 20834 shards). */
+	if (getrlimit(RLIMIT_NOFILE, &nofile))
 		die("RLIMIT_NOFILE", errno);
+	if (nofile.rlim_cur < nshards + 1024) {
+		nofile.rlim_cur = nshards + 1024;
+		if (nofile.rlim_max < nofile.rlim_cur)
+			nofile.rlim_max = nofile.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &nofile))
+			die("RLIMIT_NOFILE", errno);
+	}
 	g = timer_gc__open();
 	if (!g)
 		die("gc open", errno);
 	g->rodata->udp_timeout_ns = GC_TIMEOUT_NS;
 	g->rodata->nshards = nshards;
-	g->rodata->gc_period = 3600 * 1000;	/* 1 ms units: the bench fires them */
+	g->rodata->gc_period = 0;	/* one run a fire: the bench fires them */
 	if (bpf_map__set_max_entries(g->maps.shards, nshards) ||
 	    bpf_map__set_max_entries(g->maps.shard_of_timer, nshards) ||
 	    bpf_map__set_max_entries(g->maps.shard_last_run, nshards) ||
@@ -821,10 +830,19 @@ static int cmd_gc(void)
 		die("gc shards", errno);
 	ids = calloc(nshards, sizeof(*ids));
 	fds = calloc(nshards, sizeof(*fds));
-	/* Armed an hour ahead: each sweep fires them all by hand. */
-	if (gc_create_timers(tfd, pfd, bpf_map__fd(g->maps.shard_of_timer), nshards,
-			     now_ns() + 3600 * NSEC_PER_SEC, NSEC_PER_SEC, ids))
-		die("gc timers", errno);
+	if (!ids || !fds)
+		die("gc alloc", ENOMEM);
+	/* Armed a day ahead: each sweep fires them all by hand, and they do
+	 * not re-arm.
+	 */
+	tfds.timer = tfd;
+	tfds.prog = pfd;
+	tfds.shard_of = bpf_map__fd(g->maps.shard_of_timer);
+	tfds.last_run = bpf_map__fd(g->maps.shard_last_run);
+	err = gc_create_timers(&tfds, nshards, now_ns() + 24 * 3600 * NSEC_PER_SEC,
+			       NSEC_PER_SEC, ids);
+	if (err)
+		die("gc timers", err);
 	for (i = 0; i < nshards; i++)
 		fds[i] = gc_shard_fd(outer_fd, i);
 
@@ -847,6 +865,8 @@ static int cmd_gc(void)
 			usleep(10000);
 			if (gc_read_stats(sfd, &st))
 				die("gc stats", errno);
+			if (now_ns() - t0 > 600 * NSEC_PER_SEC)
+				die("gc kernel: shards not run after 600 s", ETIMEDOUT);
 		} while (st.runs < nshards);
 		perf_ctl("disable");
 		memset(&info, 0, sizeof(info));
