@@ -784,7 +784,7 @@ static int cmd_gc(void)
 	__u64 t0, c0, r0, scanned, exp, want;
 	__u32 nshards, cap = opt.shard_flows, *ids, i;
 	int outer_fd, tfd, pfd, fill_fd, sfd, stats_fd, rep, err, *fds;
-	struct gc_timer_fds tfds;
+	struct gc_timers timers;
 	struct timer_gc *g;
 	struct gc_stats st;
 	struct busy_mark bm;
@@ -835,12 +835,15 @@ static int cmd_gc(void)
 	/* Armed a day ahead: each sweep fires them all by hand, and they do
 	 * not re-arm.
 	 */
-	tfds.timer = tfd;
-	tfds.prog = pfd;
-	tfds.shard_of = bpf_map__fd(g->maps.shard_of_timer);
-	tfds.last_run = bpf_map__fd(g->maps.shard_last_run);
-	err = gc_create_timers(&tfds, nshards, now_ns() + 24 * 3600 * NSEC_PER_SEC,
-			       NSEC_PER_SEC, ids);
+	timers.timer_fd = tfd;
+	timers.prog_fd = pfd;
+	timers.shard_of_fd = bpf_map__fd(g->maps.shard_of_timer);
+	timers.last_run_fd = bpf_map__fd(g->maps.shard_last_run);
+	timers.nshards = nshards;
+	timers.first_ns = now_ns() + 24 * 3600 * NSEC_PER_SEC;
+	timers.interval_ns = NSEC_PER_SEC;
+	timers.ids = ids;
+	err = gc_create_timers(&timers);
 	if (err)
 		die("gc timers", err);
 	for (i = 0; i < nshards; i++)
@@ -858,7 +861,7 @@ static int cmd_gc(void)
 		bpf_prog_get_info_by_fd(pfd, &info, &len);
 		r0 = info.run_time_ns;
 		t0 = now_ns(); busy_mark(&bm); c0 = rusage_ns();
-		if (gc_fire_all(tfd, nshards, ids))
+		if (gc_fire_all(&timers))
 			die("gc fire", errno);
 		/* Polled every 10 ms: the poll is counted in the sweep's CPU. */
 		do {

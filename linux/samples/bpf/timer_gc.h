@@ -165,77 +165,16 @@ static inline int gc_create_shards(int outer_fd, __u32 nshards, __u32 cap)
 	return 0;
 }
 
-/* The maps gc_create_timers() sets up, by fd. */
-struct gc_timer_fds {
-	int timer;		/* gc_timer */
-	int prog;		/* expire_flows */
-	int shard_of;		/* shard_of_timer */
-	int last_run;		/* shard_last_run */
-};
-
-/* Creates the GC timer of each shard in @fds->timer with @fds->prog as its
- * callback, pinned (BPF_F_TIMER_CPU_PIN) round-robin to the CPUs this
- * process may run on: a pinned timer stays on the CPU that arms it, so the
- * process moves to each CPU in turn. Shard i first fires at @first_ns +
- * @interval_ns * i / @nshards (absolute CLOCK_MONOTONIC): the runs are
- * spread over the interval. Before the timer is armed, its id goes into
- * shard_of_timer, and shard_last_run gets one interval before its first
- * expiry, so that its first run is judged like the others. @ids[i] is
- * shard i's timer id.
+/* Runs @fn(@i, @arg) for every shard i, on shard i's CPU: round-robin
+ * over the CPUs this process may run on, the process pinned to each in
+ * turn (a pinned timer stays on the CPU that arms it). Stops at the first
+ * error; the affinity is restored.
  */
-static inline int gc_create_timers(const struct gc_timer_fds *fds,
-				   __u32 nshards, __u64 first_ns,
-				   __u64 interval_ns, __u32 *ids)
-{
-	LIBBPF_OPTS(bpf_timer_create_opts, opts, .flags = BPF_F_TIMER_CPU_PIN);
-	cpu_set_t all, one;
-	int c, ncpus, err = 0;
-	__u64 exp, prev;
-	__u32 i, k;
-	int id;
-
-	if (sched_getaffinity(0, sizeof(all), &all))
-		return -errno;
-	ncpus = CPU_COUNT(&all);
-	for (c = 0, k = 0; c < CPU_SETSIZE && !err; c++) {
-		if (!CPU_ISSET(c, &all))
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(c, &one);
-		if (sched_setaffinity(0, sizeof(one), &one)) {
-			err = -errno;
-			break;
-		}
-		for (i = k++; i < nshards; i += ncpus) {
-			id = bpf_timer_create(fds->timer, fds->prog, &opts);
-			if (id < 0) {
-				err = id;
-				break;
-			}
-			ids[i] = id;
-			/* interval_ns * i / nshards, without overflow */
-			exp = first_ns + interval_ns / nshards * i +
-			      interval_ns % nshards * i / nshards;
-			prev = exp > interval_ns ? exp - interval_ns : 0;
-			if (bpf_map_update_elem(fds->shard_of, &ids[i], &i, BPF_ANY) ||
-			    bpf_map_update_elem(fds->last_run, &i, &prev, BPF_ANY) ||
-			    bpf_map_update_elem(fds->timer, &ids[i], &exp, BPF_EXIST)) {
-				err = -errno;
-				break;
-			}
-		}
-	}
-	if (sched_setaffinity(0, sizeof(all), &all) && !err)
-		err = -errno;
-	return err;
-}
-
-/* Re-arms every shard's timer to fire at once, each from its own CPU. */
-static inline int gc_fire_all(int timer_fd, __u32 nshards, const __u32 *ids)
+static inline int gc_on_shard_cpus(__u32 nshards, int (*fn)(__u32 i, void *arg),
+				   void *arg)
 {
 	cpu_set_t all, one;
 	int c, ncpus, err = 0;
-	__u64 past = 1;		/* already past: fire as soon as possible */
 	__u32 i, k;
 
 	if (sched_getaffinity(0, sizeof(all), &all))
@@ -249,12 +188,74 @@ static inline int gc_fire_all(int timer_fd, __u32 nshards, const __u32 *ids)
 		if (sched_setaffinity(0, sizeof(one), &one))
 			err = -errno;
 		for (i = k++; i < nshards && !err; i += ncpus)
-			if (bpf_map_update_elem(timer_fd, &ids[i], &past, BPF_EXIST))
-				err = -errno;
+			err = fn(i, arg);
 	}
 	if (sched_setaffinity(0, sizeof(all), &all) && !err)
 		err = -errno;
 	return err;
+}
+
+/* What gc_create_timers() sets up: the maps by fd, and the timers. */
+struct gc_timers {
+	int timer_fd;		/* gc_timer */
+	int prog_fd;		/* expire_flows */
+	int shard_of_fd;	/* shard_of_timer */
+	int last_run_fd;	/* shard_last_run */
+	__u32 nshards;
+	__u64 first_ns;		/* first expiry of shard 0 */
+	__u64 interval_ns;
+	__u32 *ids;		/* out: shard i's timer id */
+};
+
+static inline int gc_create_timer(__u32 i, void *arg)
+{
+	LIBBPF_OPTS(bpf_timer_create_opts, opts, .flags = BPF_F_TIMER_CPU_PIN);
+	struct gc_timers *t = arg;
+	__u64 exp, prev;
+	int id;
+
+	id = bpf_timer_create(t->timer_fd, t->prog_fd, &opts);
+	if (id < 0)
+		return id;
+	t->ids[i] = id;
+	/* interval_ns * i / nshards, without overflow */
+	exp = t->first_ns + t->interval_ns / t->nshards * i +
+	      t->interval_ns % t->nshards * i / t->nshards;
+	prev = exp > t->interval_ns ? exp - t->interval_ns : 0;
+	if (bpf_map_update_elem(t->shard_of_fd, &t->ids[i], &i, BPF_ANY) ||
+	    bpf_map_update_elem(t->last_run_fd, &i, &prev, BPF_ANY) ||
+	    bpf_map_update_elem(t->timer_fd, &t->ids[i], &exp, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
+/* Creates the GC timer of each shard in gc_timer, created disarmed and
+ * pinned (BPF_F_TIMER_CPU_PIN) round-robin to the CPUs. Shard i first
+ * fires at first_ns + interval_ns * i / nshards (absolute
+ * CLOCK_MONOTONIC): the runs are spread over the interval. Before the
+ * timer is armed, its id goes into shard_of_timer, and shard_last_run gets
+ * one interval before its first expiry, so that its first run is judged
+ * like the others.
+ */
+static inline int gc_create_timers(struct gc_timers *t)
+{
+	return gc_on_shard_cpus(t->nshards, gc_create_timer, t);
+}
+
+static inline int gc_fire_timer(__u32 i, void *arg)
+{
+	const struct gc_timers *t = arg;
+	__u64 past = 1;		/* already past: fire as soon as possible */
+
+	if (bpf_map_update_elem(t->timer_fd, &t->ids[i], &past, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
+/* Re-arms every shard's timer to fire at once, each from its own CPU. */
+static inline int gc_fire_all(struct gc_timers *t)
+{
+	return gc_on_shard_cpus(t->nshards, gc_fire_timer, t);
 }
 
 static inline __u64 gc_max(__u64 a, __u64 b)

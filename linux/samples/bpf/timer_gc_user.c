@@ -575,7 +575,7 @@ int main(int argc, char **argv)
 	bool hook_created = false, attached = false;
 	__u64 start, end, interval_ns, drain_ns, max_to;
 	int err, ifindex = 0, stats_fd = -1;
-	struct gc_timer_fds tfds;
+	struct gc_timers timers;
 	struct gc gc = {};
 	long counted;
 
@@ -635,13 +635,15 @@ int main(int argc, char **argv)
 	 * re-arms itself.
 	 */
 	interval_ns = cfg.interval_ms * NSEC_PER_MSEC;
-	tfds.timer = gc.timer_fd;
-	tfds.prog = bpf_program__fd(gc.skel->progs.expire_flows);
-	tfds.shard_of = bpf_map__fd(gc.skel->maps.shard_of_timer);
-	tfds.last_run = bpf_map__fd(gc.skel->maps.shard_last_run);
-	err = gc_create_timers(&tfds, gc.nshards,
-			       now_ns() + interval_ns / gc.nshards, interval_ns,
-			       gc.ids);
+	timers.timer_fd = gc.timer_fd;
+	timers.prog_fd = bpf_program__fd(gc.skel->progs.expire_flows);
+	timers.shard_of_fd = bpf_map__fd(gc.skel->maps.shard_of_timer);
+	timers.last_run_fd = bpf_map__fd(gc.skel->maps.shard_last_run);
+	timers.nshards = gc.nshards;
+	timers.first_ns = now_ns() + interval_ns / gc.nshards;
+	timers.interval_ns = interval_ns;
+	timers.ids = gc.ids;
+	err = gc_create_timers(&timers);
 	if (err) {
 		fprintf(stderr, "timer_gc: creating the GC timers: %s\n",
 			strerror(-err));
