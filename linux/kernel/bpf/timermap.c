@@ -29,11 +29,11 @@
  *    each other's timer. Waiting for the running callback would deadlock
  *    (the hrtimer_cancel() in the callback problem bpf_timer_cancel() has to
  *    catch with -EDEADLK). Deletes from programs never wait: the timer is
- *    unlinked from the XArray, marked dead under its lock and handed to a
- *    work item that waits for a running callback to finish before it drops
- *    the program and frees the timer. (Dropping the last program reference
- *    queues work itself, which a program holding scheduler locks must not
- *    do: the free is deferred even when no callback runs.)
+ *    marked dead under its lock and handed to a work item that erases its
+ *    id, waits for a running callback to finish, drops the program and
+ *    frees the timer. (Dropping the last program reference queues work
+ *    itself, which a program holding scheduler locks must not do: the free
+ *    is deferred even when no callback runs.)
  *
  * 2. A delete or update while the callback runs on another CPU. Every update
  *    and delete bumps t->seq under the lock; the runner re-arms from the
@@ -42,8 +42,10 @@
  *    never armed again, so the waiting in the free path terminates.
  *
  * 3. Concurrent deletes of one id (user space, programs, release_uref):
- *    __xa_erase() under the XArray lock picks exactly one owner, which alone
- *    frees the timer and drops its program reference.
+ *    setting t->dead under t->lock picks exactly one owner, which alone
+ *    erases the id, frees the timer and drops its program reference. A dead
+ *    timer still in the XArray is invisible: lookups, updates, deletes and
+ *    get_next_key treat it as absent.
  *
  * 4. Programs looking up a timer get a pointer to its expires field, which
  *    they may read after it was deleted on another CPU: timers are freed
@@ -75,6 +77,21 @@
  *    runner must not touch it (changing the expiry of a queued hrtimer
  *    breaks the order of its queue), and that arming runs it: the stale
  *    run is skipped.
+ *
+ * 10. An update of a new id between BPF_TIMER_CREATE publishing the timer
+ *    and arming it (the creator may be preempted there). The update arms
+ *    it, it may fire and its callback run on another CPU; the create's
+ *    arming, had it gone ahead, would queue the running timer without
+ *    bumping seq, and the runner would then re-arm a queued hrtimer in
+ *    place. The create arms only a timer nobody updated or deleted since
+ *    its publication (t->touched): the later update's value stands.
+ *
+ * Locking and PREEMPT_RT. Programs only take raw spinlocks (t->lock and
+ * the timer bases'), so that any program the verifier admits may use the
+ * map, on PREEMPT_RT too, whatever locks it holds (sched_ext callbacks run
+ * under the runqueue lock). The XArray's lock, a spinlock_t, is taken in
+ * process context only: creates, deletes from user space, the free work
+ * and teardown.
  */
 #include <linux/bpf.h>
 #include <linux/btf.h>
@@ -107,7 +124,8 @@ struct bpf_timer_map {
 	struct xarray timers;		/* id -> struct tmap_timer */
 	u32 next_id;			/* cursor of xa_alloc_cyclic() */
 	bool hres;			/* hrtimer backend, else timer wheel */
-	atomic_t nr_timers;
+	atomic_t nr_timers;		/* live timers, against max_entries */
+	atomic_t nr_objs;		/* timers allocated and not yet freed */
 	u64 resolution;			/* ns, unit of callback return values */
 	struct llist_head free_list;	/* deleted while maybe running */
 	struct irq_work free_irq_work;	/* kicks free_work from any context */
@@ -131,9 +149,10 @@ struct tmap_timer {
 	raw_spinlock_t lock;	/* protects expires, seq, dead and arming */
 	u32 id;
 	u32 seq;		/* bumped by each update and delete */
-	bool dead;		/* unlinked from the map, never armed again */
+	bool dead;		/* deleted, never armed again */
 	bool pinned;		/* BPF_F_TIMER_CPU_PIN */
 	bool hres;		/* hrtimer backend */
+	bool touched;		/* updated or deleted since its publication */
 	u16 pass;		/* softirq pass of the last run, see tmap_pass() */
 	union {			/* one per backend; rcu once stopped for good */
 		struct timer_list timer;
@@ -312,6 +331,12 @@ static bool tmap_run(struct tmap_timer *t)
 	/* An update or delete during the run wins over the return value. */
 	if (t->dead || t->seq != seq)
 		goto unlock;
+	/* Every arming but the runner's own bumps seq (race 10): a queued
+	 * timer here is a bug, and re-arming it in place would break the
+	 * order of its hrtimer queue.
+	 */
+	if (WARN_ON_ONCE(tmap_queued(t)))
+		goto unlock;
 	if (!ret) {
 		WRITE_ONCE(t->expires, 0);
 		goto unlock;
@@ -340,51 +365,59 @@ static void tmap_timer_fn(struct timer_list *timer)
 	tmap_run(t);
 }
 
-/* Take @id out of the map. The caller owns the returned timer. */
-static struct tmap_timer *tmap_unlink(struct bpf_timer_map *tmap, u32 id)
-{
-	struct tmap_timer *t;
-	unsigned long flags;
-
-	xa_lock_irqsave(&tmap->timers, flags);
-	/* An id reserved by a create in progress reads as NULL: left alone */
-	t = xa_load(&tmap->timers, id);
-	if (t)
-		__xa_erase(&tmap->timers, id);
-	xa_unlock_irqrestore(&tmap->timers, flags);
-	if (t)
-		atomic_dec(&tmap->nr_timers);
-	return t;
-}
-
-/* Mark an unlinked timer dead and stop it; its callback may still run. */
-static void tmap_kill(struct tmap_timer *t)
+/* Delete @t: mark it dead and stop it, without waiting for a running
+ * callback. Only the first of concurrent deleters gets true and owns the
+ * timer: it erases the id and frees it. Called under RCU, which keeps a
+ * timer found in the XArray from being freed meanwhile.
+ */
+static bool tmap_kill(struct bpf_timer_map *tmap, struct tmap_timer *t)
 {
 	unsigned long flags;
+	bool first;
 
 	raw_spin_lock_irqsave(&t->lock, flags);
-	t->dead = true;
-	t->seq++;
-	WRITE_ONCE(t->expires, 0);
-	tmap_disarm(t);
+	first = !t->dead;
+	if (first) {
+		/* read locklessly by lookups and get_next_key */
+		WRITE_ONCE(t->dead, true);
+		t->touched = true;
+		t->seq++;
+		WRITE_ONCE(t->expires, 0);
+		tmap_disarm(t);
+	}
 	raw_spin_unlock_irqrestore(&t->lock, flags);
+	if (first)
+		atomic_dec(&tmap->nr_timers);
+	return first;
 }
 
-static void tmap_free(struct tmap_timer *t)
+/* A live timer of @id, or NULL. Under RCU. */
+static struct tmap_timer *tmap_find(struct bpf_timer_map *tmap, u32 id)
+{
+	struct tmap_timer *t = xa_load(&tmap->timers, id);
+
+	return t && !READ_ONCE(t->dead) ? t : NULL;
+}
+
+static void tmap_free(struct bpf_timer_map *tmap, struct tmap_timer *t)
 {
 	bpf_prog_put(t->prog);
+	atomic_dec(&tmap->nr_objs);
 	/* Programs may still read t->expires through a looked up pointer. */
 	kfree_rcu(t, rcu);
 }
 
-/* Wait for a running callback of a dead timer, then free it. */
-static void tmap_free_sync(struct tmap_timer *t)
+/* Erase the id of a dead timer the caller owns, wait for a running
+ * callback of it, then free it. Process context.
+ */
+static void tmap_free_sync(struct bpf_timer_map *tmap, struct tmap_timer *t)
 {
+	xa_erase(&tmap->timers, t->id);
 	if (t->hres)
 		hrtimer_cancel(&t->hrtimer);
 	else
 		timer_shutdown_sync(&t->timer);
-	tmap_free(t);
+	tmap_free(tmap, t);
 }
 
 /* Deletes from programs may come with scheduler or timer locks held:
@@ -407,7 +440,7 @@ static void tmap_free_work(struct work_struct *work)
 
 	list = llist_del_all(&tmap->free_list);
 	llist_for_each_entry_safe(t, tmp, list, free_node) {
-		tmap_free_sync(t);
+		tmap_free_sync(tmap, t);
 		cond_resched();
 	}
 }
@@ -415,15 +448,21 @@ static void tmap_free_work(struct work_struct *work)
 /* Delete every timer, waiting for running callbacks. Process context. */
 static void tmap_delete_all(struct bpf_timer_map *tmap)
 {
+	unsigned long id = 0;
 	struct tmap_timer *t;
-	unsigned long id;
+	bool mine;
 
-	xa_for_each(&tmap->timers, id, t) {
-		t = tmap_unlink(tmap, id);
+	for (;;) {
+		rcu_read_lock();
+		t = xa_find(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
+		mine = t && tmap_kill(tmap, t);
+		rcu_read_unlock();
 		if (!t)
-			continue;
-		tmap_kill(t);
-		tmap_free_sync(t);
+			break;
+		/* else a program deleted it: the free work erases it */
+		if (mine)
+			tmap_free_sync(tmap, t);
+		id++;
 		cond_resched();
 	}
 	irq_work_sync(&tmap->free_irq_work);
@@ -459,9 +498,10 @@ static struct bpf_map *timer_map_alloc(union bpf_attr *attr)
 	 */
 	tmap->resolution = attr->map_extra ?: TIMER_MAP_DEFAULT_RES;
 	tmap->hres = tmap->resolution < TICK_NSEC;
-	xa_init_flags(&tmap->timers, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_IRQ |
-		      XA_FLAGS_ACCOUNT);
+	/* Its lock is only taken in process context, see the top. */
+	xa_init_flags(&tmap->timers, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	atomic_set(&tmap->nr_timers, 0);
+	atomic_set(&tmap->nr_objs, 0);
 	init_llist_head(&tmap->free_list);
 	init_irq_work(&tmap->free_irq_work, tmap_free_irq_work);
 	INIT_WORK(&tmap->free_work, tmap_free_work);
@@ -485,7 +525,7 @@ static void timer_map_free(struct bpf_map *map)
 
 static void *timer_map_lookup_elem(struct bpf_map *map, void *key)
 {
-	struct tmap_timer *t = xa_load(&to_tmap(map)->timers, *(u32 *)key);
+	struct tmap_timer *t = tmap_find(to_tmap(map), *(u32 *)key);
 
 	return t ? &t->expires : NULL;
 }
@@ -503,15 +543,18 @@ static long timer_map_update_elem(struct bpf_map *map, void *key, void *value,
 	t = xa_load(&to_tmap(map)->timers, *(u32 *)key);
 	if (!t)
 		return -ENOENT;
-	/* Timers are created by BPF_TIMER_CREATE only. */
-	if (map_flags == BPF_NOEXIST)
-		return -EEXIST;
 
 	raw_spin_lock_irqsave(&t->lock, flags);
 	if (t->dead) {
 		ret = -ENOENT;
 		goto unlock;
 	}
+	/* Timers are created by BPF_TIMER_CREATE only. */
+	if (map_flags == BPF_NOEXIST) {
+		ret = -EEXIST;
+		goto unlock;
+	}
+	t->touched = true;
 	t->seq++;
 	WRITE_ONCE(t->expires, expires);
 	if (expires)
@@ -523,21 +566,20 @@ unlock:
 	return ret;
 }
 
-/* Delete from a program: must not wait, it may run in this very callback.
- * The free is always deferred: the callback may be running, and dropping
- * the last reference to the program queues work, whose wakeup takes the
- * scheduler's locks, which the deleting program may hold (struct_ops).
+/* Delete from a program: must not wait, it may run in this very callback,
+ * and takes no lock but raw ones (see the top). The rest is deferred: the
+ * XArray erase takes a spinlock_t, the callback may be running, and
+ * dropping the last reference to the program queues work, whose wakeup
+ * takes the scheduler's locks, which the deleting program may hold.
  */
 static long timer_map_delete_elem(struct bpf_map *map, void *key)
 {
 	struct bpf_timer_map *tmap = to_tmap(map);
 	struct tmap_timer *t;
 
-	t = tmap_unlink(tmap, *(u32 *)key);
-	if (!t)
+	t = xa_load(&tmap->timers, *(u32 *)key);
+	if (!t || !tmap_kill(tmap, t))
 		return -ENOENT;
-	/* Dead, it cannot be armed again; the free work waits if it runs. */
-	tmap_kill(t);
 	if (llist_add(&t->free_node, &tmap->free_list))
 		irq_work_queue(&tmap->free_irq_work);
 	return 0;
@@ -546,13 +588,17 @@ static long timer_map_delete_elem(struct bpf_map *map, void *key)
 /* BPF_MAP_DELETE_ELEM from user space: waits for a running callback. */
 int bpf_timer_map_delete_sync(struct bpf_map *map, void *key)
 {
+	struct bpf_timer_map *tmap = to_tmap(map);
 	struct tmap_timer *t;
+	bool mine;
 
-	t = tmap_unlink(to_tmap(map), *(u32 *)key);
-	if (!t)
+	rcu_read_lock();
+	t = xa_load(&tmap->timers, *(u32 *)key);
+	mine = t && tmap_kill(tmap, t);
+	rcu_read_unlock();
+	if (!mine)
 		return -ENOENT;
-	tmap_kill(t);
-	tmap_free_sync(t);
+	tmap_free_sync(tmap, t);
 	return 0;
 }
 
@@ -592,8 +638,8 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 	t = kmem_cache_alloc_node(tmap_cache(tmap->hres), TMAP_GFP | __GFP_ZERO,
 				  map->numa_node);
 	/* Reserve the id: a NULL entry, invisible to lookups and deletes. */
-	err = t ? xa_alloc_cyclic_irq(&tmap->timers, &id, NULL, xa_limit_31b,
-				      &tmap->next_id, TMAP_GFP) :
+	err = t ? xa_alloc_cyclic(&tmap->timers, &id, NULL, xa_limit_31b,
+				  &tmap->next_id, TMAP_GFP) :
 		  -ENOMEM;
 	bpf_map_memcg_exit(old_memcg, memcg);
 	if (err < 0) {
@@ -601,6 +647,7 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 			kmem_cache_free(tmap_cache(tmap->hres), t);
 		goto err_dec;
 	}
+	atomic_inc(&tmap->nr_objs);
 
 	t->tmap = tmap;
 	t->hres = tmap->hres;
@@ -618,16 +665,15 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 	}
 
 	/* Publish. From here a delete may free t, but only after a grace
-	 * period, and it marks t dead first, so arming is checked under
-	 * t->lock inside an RCU read section.
+	 * period, hence the RCU read section. The slot is reserved: the
+	 * store allocates nothing. An update or delete may come before the
+	 * arming below: its value stands (race 10).
 	 */
 	rcu_read_lock();
-	xa_lock_irqsave(&tmap->timers, irqflags);
-	__xa_store(&tmap->timers, id, t, GFP_ATOMIC);
-	xa_unlock_irqrestore(&tmap->timers, irqflags);
+	xa_store(&tmap->timers, id, t, GFP_NOWAIT);
 
 	raw_spin_lock_irqsave(&t->lock, irqflags);
-	if (!t->dead && t->expires)
+	if (!t->touched && t->expires)
 		tmap_arm(t);
 	raw_spin_unlock_irqrestore(&t->lock, irqflags);
 	rcu_read_unlock();
@@ -650,7 +696,7 @@ int bpf_timer_map_get_info(struct bpf_map *map, u32 id,
 	 * is dead, which is checked under its lock.
 	 */
 	rcu_read_lock();
-	t = xa_load(&to_tmap(map)->timers, id);
+	t = tmap_find(to_tmap(map), id);
 	if (!t)
 		goto out;
 	raw_spin_lock_irqsave(&t->lock, flags);
@@ -672,16 +718,19 @@ static int timer_map_get_next_key(struct bpf_map *map, void *key,
 {
 	struct bpf_timer_map *tmap = to_tmap(map);
 	unsigned long id = key ? *(u32 *)key : 0;
-	void *t;
+	struct tmap_timer *t;
 
 	/* Ids in ascending order, from the first above @key whether or not
 	 * @key still exists: a dump goes on where it was when callbacks
 	 * delete timers meanwhile, instead of starting over as hash maps do.
+	 * Under RCU (map_get_next_key()).
 	 */
 	if (key)
 		t = xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
 	else
 		t = xa_find(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
+	while (t && READ_ONCE(t->dead))
+		t = xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
 	if (!t)
 		return -ENOENT;
 	*(u32 *)next_key = id;
@@ -701,15 +750,49 @@ static int timer_map_check_btf(const struct bpf_map *map, const struct btf *btf,
 	return 0;
 }
 
+/* The XArray's nodes: a walk from leaf to leaf, counting each node the
+ * first time it is met. Both leaves are at the same depth, so the new
+ * leaf's ancestors below the first one they share were not met before.
+ */
+static u64 tmap_xa_nodes(struct xarray *xa)
+{
+	struct xa_node *node, *prev = NULL, *up, *old;
+	XA_STATE(xas, xa, 0);
+	u64 nodes = 0;
+	void *entry;
+
+	rcu_read_lock();
+	while ((entry = xas_find(&xas, ULONG_MAX))) {
+		if (xa_is_retry(entry)) {
+			xas_reset(&xas);
+			continue;
+		}
+		node = xas.xa_node;
+		if (!node)		/* a lone entry at index 0 */
+			break;
+		for (up = node, old = prev; up && up != old;
+		     up = xa_parent(xa, up), old = old ? xa_parent(xa, old) : NULL)
+			nodes++;
+		prev = node;
+		if ((xas.xa_index | XA_CHUNK_MASK) == ULONG_MAX)
+			break;
+		xas_set(&xas, (xas.xa_index | XA_CHUNK_MASK) + 1);
+	}
+	rcu_read_unlock();
+	return nodes;
+}
+
 static u64 timer_map_mem_usage(const struct bpf_map *map)
 {
 	struct bpf_timer_map *tmap = to_tmap(map);
-	u64 per_timer;
 
-	/* The timer object plus its share of the XArray's nodes. */
-	per_timer = kmem_cache_size(tmap_cache(tmap->hres)) +
-		    DIV_ROUND_UP(sizeof(struct xa_node), XA_CHUNK_SIZE);
-	return sizeof(*tmap) + atomic_read(&tmap->nr_timers) * per_timer;
+	/* Timers not yet freed, deleted ones included, and the XArray's
+	 * nodes, which sparse ids keep alive with a few timers each.
+	 */
+	return sizeof(*tmap) +
+	       (u64)atomic_read(&tmap->nr_objs) *
+			kmem_cache_size(tmap_cache(tmap->hres)) +
+	       tmap_xa_nodes(&tmap->timers) * sizeof(struct xa_node);
 }
 
 static int __init timer_map_init(void)

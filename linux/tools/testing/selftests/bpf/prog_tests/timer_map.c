@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <test_progs.h>
 #include <network_helpers.h>
@@ -22,6 +23,7 @@
 #include "timer_map_common.h"
 #include "timer_map.skel.h"
 #include "timer_map_fail.skel.h"
+#include "timer_map_race.skel.h"
 
 #define MS	1000000ULL
 #define SEC_NS	1000000000ULL
@@ -37,8 +39,11 @@
  */
 #define DEADLINE_MS 30000
 
-/* slots of an XArray node (XA_CHUNK_SIZE with CONFIG_BASE_SMALL=n) */
+/* slots of an XArray node (XA_CHUNK_SIZE with CONFIG_BASE_SMALL=n), and
+ * sizeof(struct xa_node) on 64-bit
+ */
 #define XA_CHUNK 64
+#define XA_NODE_SIZE 576
 
 static __u64 now_ns(void)
 {
@@ -977,30 +982,76 @@ out:
 }
 
 /* map_mem_usage follows the number of timers */
+/* The size of one timer object: the object_size of its slab cache */
+static long long timer_obj_size(const struct backend *b)
+{
+	char path[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/bpf_timer_map_%s/object_size",
+		 b->hres ? "hrtimer" : "wheel");
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -EINVAL;
+	fclose(f);
+	return v;
+}
+
+/* What a map with @timers timers in @nodes XArray nodes holds */
+static bool mem_near(__u64 got, __u64 empty, long long obj, __u64 timers,
+		     __u64 nodes, const char *what)
+{
+	__u64 want = empty + timers * obj + nodes * XA_NODE_SIZE;
+
+	printf("test_mem_usage: %s: memlock %llu, %llu timers of %lld B and %llu nodes: %llu\n",
+	       what, got, timers, obj, nodes, want);
+	return ASSERT_GE(got * 10, want * 9, what) && ASSERT_LE(got * 10, want * 11, what);
+}
+
+/* map_mem_usage (fdinfo's memlock) within 10% of what the map holds: n
+ * timers with dense ids, then one in XA_CHUNK (every survivor keeps a node
+ * of its own), then none. n is TIMER_MAP_MEM_TIMERS, a multiple of 4096
+ * up to 262144 (default 16384; scripts/stress: 65536).
+ */
 static void test_mem_usage(const struct backend *b)
 {
-	int map_fd, i, ids[100];
-	__u64 empty, full;
+	const char *env = getenv("TIMER_MAP_MEM_TIMERS");
+	const int n = env ? atoi(env) : 16384;
+	/* ids 0..n-1 fill n / 64 leaves under n / 4096 nodes and a root */
+	const __u64 nodes = n / XA_CHUNK + (n > XA_CHUNK * XA_CHUNK ?
+					    n / (XA_CHUNK * XA_CHUNK) : 0) + 1;
+	long long obj = timer_obj_size(b);
+	__u64 empty;
 	struct tm_env t;
+	int map_fd, i, id;
 
+	if (!ASSERT_GT(obj, 0, "slab object size") ||
+	    !ASSERT_TRUE(n >= 4096 && n <= 262144 && n % 4096 == 0, "TIMER_MAP_MEM_TIMERS"))
+		return;
 	if (!tm_open(&t, b))
 		return;
-	map_fd = make_map(100, b->res);
+	map_fd = make_map(n, b->res);
 	if (!ASSERT_GE(map_fd, 0, "map"))
 		goto out;
 	empty = map_memlock(map_fd);
 	ASSERT_GT(empty, 0, "memlock");
-	for (i = 0; i < 100; i++)
-		ids[i] = create_timer(map_fd, t.prog_fd, 3600 * SEC_NS, 0);
-	full = map_memlock(map_fd);
-	ASSERT_GE(full, empty + 100 * 64, "grows with timers");
-	ASSERT_LE(full, empty + 100 * 1024, "by a bounded amount");
-	for (i = 0; i < 50; i++)
-		bpf_map_delete_elem(map_fd, &ids[i]);
-	ASSERT_EQ(map_memlock(map_fd), empty + (full - empty) / 2, "shrinks by half");
-	for (i = 50; i < 100; i++)
-		bpf_map_delete_elem(map_fd, &ids[i]);
+	for (i = 0; i < n; i++) {
+		id = create_timer(map_fd, t.prog_fd, 0, 0);
+		if (id != i && !ASSERT_EQ(id, i, "create"))
+			goto close;
+	}
+	mem_near(map_memlock(map_fd), empty, obj, n, nodes, "dense ids");
+	for (i = 0; i < n; i++)
+		if (i % XA_CHUNK && bpf_map_delete_elem(map_fd, &i) &&
+		    !ASSERT_OK(-errno, "delete"))
+			goto close;
+	mem_near(map_memlock(map_fd), empty, obj, n / XA_CHUNK, nodes, "sparse ids");
+	delete_all(map_fd);
 	ASSERT_EQ(map_memlock(map_fd), empty, "back to empty");
+close:
 	close(map_fd);
 out:
 	tm_close(&t);
@@ -1460,12 +1511,16 @@ out:
 }
 
 /* BPF_MAP_FREEZE against BPF_TIMER_CREATE: once a freeze succeeded, no
- * create may add a timer.
+ * create may add a timer. map_freeze() reads the map's writer count, then
+ * sets frozen; a create must not become a writer in between and go on to
+ * publish a timer. Tasks spinning on both CPUs preempt the freezer and the
+ * creator at random points; half the rounds freeze right as the creator
+ * starts, so that the freeze finds the map empty.
  */
 struct creator {
 	pthread_t thread;
 	int map_fd, prog_fd;
-	bool stop;
+	bool go, stop;
 	__u64 ok;
 	int last_err;
 };
@@ -1475,6 +1530,8 @@ static void *creator_fn(void *arg)
 	struct creator *c = arg;
 	int id;
 
+	while (!READ_ONCE(c->go))
+		;
 	while (!READ_ONCE(c->stop)) {
 		id = create_timer(c->map_fd, c->prog_fd, 0, 0);
 		if (id >= 0) {
@@ -1488,49 +1545,184 @@ static void *creator_fn(void *arg)
 	return NULL;
 }
 
+/* @dflt rounds times TIMER_MAP_RACE_SCALE (scripts/stress: 5) */
+static int race_rounds(int dflt)
+{
+	const char *s = getenv("TIMER_MAP_RACE_SCALE");
+
+	return s ? dflt * atoi(s) : dflt;
+}
+
 static void test_freeze_race(void)
 {
-	int round, n0, err, map_fd = -1;
-	__u64 ebusy = 0, end;
+	int round, rounds = race_rounds(500), n0, err, map_fd = -1;
+	__u64 ebusy = 0, empty = 0;
+	struct spinner hog[2] = {};
+	cpu_set_t set;
 	struct creator c;
 	struct tm_env t;
 
 	if (!two_cpus() || !tm_open(&t, &backends[0]))
 		return;
-	end = now_ns() + 4 * DEADLINE_MS * MS;
-	for (round = 0; round < 2000 && ebusy < 20 && now_ns() < end; round++) {
+	if (!spinner_start(&hog[0], 0) || !spinner_start(&hog[1], 1) || !pin_to_cpu(0))
+		goto out;
+	/* checks assert only when they fail: thousands of rounds */
+	for (round = 0; round < rounds; round++) {
 		map_fd = make_map(100000, WHEEL_RES);
-		if (!ASSERT_GE(map_fd, 0, "map"))
+		if (map_fd < 0 && !ASSERT_GE(map_fd, 0, "map"))
 			break;
 		memset(&c, 0, sizeof(c));
 		c.map_fd = map_fd;
 		c.prog_fd = t.prog_fd;
-		if (!ASSERT_OK(pthread_create(&c.thread, NULL, creator_fn, &c), "creator"))
+		CPU_ZERO(&set);
+		CPU_SET(1, &set);
+		if (pthread_create(&c.thread, NULL, creator_fn, &c) &&
+		    !ASSERT_OK(-1, "creator"))
 			break;
-		WAIT_FOR(READ_ONCE(c.ok) >= 2 || READ_ONCE(c.last_err), DEADLINE_MS);
+		pthread_setaffinity_np(c.thread, sizeof(set), &set);
+		WRITE_ONCE(c.go, true);
+		if (round & 1)
+			WAIT_FOR(READ_ONCE(c.ok) >= 2 || READ_ONCE(c.last_err), DEADLINE_MS);
 		while ((err = bpf_map_freeze(map_fd)) == -EBUSY)
 			ebusy++;
-		ASSERT_OK(err, "freeze");
 		n0 = count_keys(map_fd);
 		/* the creator stops at its first EPERM: wait for it to try
 		 * after the freeze, however slowly it gets the CPU
 		 */
-		ASSERT_TRUE(WAIT_FOR(READ_ONCE(c.last_err) == -EPERM, DEADLINE_MS),
-			    "creates fail once frozen");
+		if (!WAIT_FOR(READ_ONCE(c.last_err) == -EPERM, DEADLINE_MS))
+			ASSERT_FAIL("creates fail once frozen: %d", c.last_err);
 		WRITE_ONCE(c.stop, true);
 		pthread_join(c.thread, NULL);
-		ASSERT_EQ(count_keys(map_fd), n0, "no timer added after the freeze");
-		ASSERT_EQ(c.ok, n0, "every successful create is in the map");
-		ASSERT_EQ(create_timer(map_fd, t.prog_fd, 0, 0), -EPERM, "frozen");
+		if (err && !ASSERT_OK(err, "freeze"))
+			break;
+		empty += n0 == 0;
+		if ((count_keys(map_fd) != n0 &&
+		     !ASSERT_EQ(count_keys(map_fd), n0, "no timer added after the freeze")) ||
+		    (c.ok != n0 && !ASSERT_EQ(c.ok, n0, "every successful create is in the map")))
+			break;
 		close(map_fd);
 		map_fd = -1;
 	}
-	printf("%s: %d rounds, %llu freezes found a create in flight\n", __func__,
-	       round, ebusy);
+	printf("%s: %d rounds, %llu freezes found the map empty, %llu found a create in flight\n",
+	       __func__, round, empty, ebusy);
 	ASSERT_GT(ebusy, 0, "freeze met a create in flight (window hit)");
+	ASSERT_GT(empty, 0, "freezes found the map empty");
 	if (map_fd >= 0)
 		close(map_fd);
+out:
+	spinner_stop(&hog[0]);
+	spinner_stop(&hog[1]);
+	unpin_cpu();
 	tm_close(&t);
+}
+
+/* BPF_TIMER_CREATE publishes the timer, then arms it (race 10 at the top
+ * of kernel/bpf/timermap.c). A task spinning on the creator's CPU preempts
+ * it at random points, one of them between the two; meanwhile CPU 1
+ * updates the id about to be created to a time long past, as soon as it
+ * exists. The timer fires on CPU 1, and its callback waits for the create
+ * to return before re-arming 59 hours ahead. Had the create armed the
+ * running timer too, the re-arm would change the expiry of a queued
+ * hrtimer in place: CPU 1's soft hrtimer queue would be out of order, and
+ * the canary, a 10 ms periodic timer queued on CPU 1 behind it, would stop
+ * for 59 hours.
+ */
+struct race_updater {
+	pthread_t thread;
+	struct timer_map_race *skel;
+	int map_fd;
+	bool stop, ready;
+	__u32 next;		/* the id to update: the next one created */
+	__u64 updates, early;	/* updates that landed before the create returned */
+	int canary;
+};
+
+static void *race_updater_fn(void *arg)
+{
+	struct race_updater *u = arg;
+	cpu_set_t set;
+	__u32 id;
+
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	u->canary = sched_setaffinity(0, sizeof(set), &set) ? -errno :
+		create_timer(bpf_map__fd(u->skel->maps.canaries),
+			     bpf_program__fd(u->skel->progs.canary_cb), 10 * MS,
+			     BPF_F_TIMER_CPU_PIN);
+	WRITE_ONCE(u->ready, true);
+	while (!READ_ONCE(u->stop)) {
+		id = READ_ONCE(u->next);
+		if (arm(u->map_fd, id, 1))
+			continue;
+		u->updates++;
+		if (READ_ONCE(u->skel->bss->created) <= id)
+			u->early++;
+		while (READ_ONCE(u->next) == id && !READ_ONCE(u->stop))
+			;
+	}
+	return NULL;
+}
+
+static bool canary_runs(struct timer_map_race *skel)
+{
+	__u64 c = READ_ONCE(skel->bss->canary_runs);
+
+	return ASSERT_TRUE(WAIT_FOR(READ_ONCE(skel->bss->canary_runs) > c, DEADLINE_MS),
+			   "canary runs: CPU 1's hrtimer queue in order");
+}
+
+static void test_create_race(void)
+{
+	int round, rounds = race_rounds(5000), id, map_fd, prog_fd;
+	struct race_updater u = {};
+	struct timer_map_race *skel;
+	struct spinner hog = {};
+
+	if (!two_cpus())
+		return;
+	skel = timer_map_race__open_and_load();
+	if (!ASSERT_OK_PTR(skel, "load"))
+		return;
+	map_fd = bpf_map__fd(skel->maps.race_timers);
+	prog_fd = bpf_program__fd(skel->progs.race_cb);
+	skel->bss->creator_cpu = 0;
+	u.skel = skel;
+	u.map_fd = map_fd;
+	if (!pin_to_cpu(0) || !spinner_start(&hog, 0))
+		goto out;
+	if (!ASSERT_OK(pthread_create(&u.thread, NULL, race_updater_fn, &u), "updater"))
+		goto out;
+	if (!ASSERT_TRUE(WAIT_FOR(READ_ONCE(u.ready), DEADLINE_MS), "updater ready") ||
+	    !ASSERT_GE(u.canary, 0, "canary") || !canary_runs(skel))
+		goto stop;
+	for (round = 0; round < rounds; round++) {
+		id = create_timer(map_fd, prog_fd, 1, BPF_F_TIMER_ABS);
+		if (!ASSERT_GE(id, 0, "create"))
+			break;
+		WRITE_ONCE(skel->bss->created, id + 1);
+		WRITE_ONCE(u.next, id + 1);
+		/* check the canary, then make room: a delete would take a
+		 * timer queued out of order off the queue and mend it
+		 */
+		if ((round + 1) % 1000 == 0) {
+			if (!canary_runs(skel))
+				break;
+			delete_all(map_fd);
+		}
+	}
+	printf("%s: %d rounds, %llu updates, %llu of them before the create returned; "
+	       "%llu callbacks began before their create returned (%llu waited in vain)\n",
+	       __func__, round, u.updates, u.early, skel->bss->overlapped,
+	       skel->bss->gave_up);
+	canary_runs(skel);
+	ASSERT_GT(skel->bss->overlapped, 0, "callbacks ran during their create (window reached)");
+stop:
+	WRITE_ONCE(u.stop, true);
+	pthread_join(u.thread, NULL);
+out:
+	spinner_stop(&hog);
+	unpin_cpu();
+	timer_map_race__destroy(skel);
 }
 
 /* Stress: two user space threads create, arm, disarm, delete, look up and
@@ -2479,8 +2671,16 @@ void serial_test_timer_map(void)
 		test_get_next_key();
 	if (test__start_subtest("errors"))
 		test_errors();
-	if (test__start_subtest("freeze_race"))
+	if (test__start_subtest("freeze_race")) {
+		t0 = now_ns();
 		test_freeze_race();
+		printf("freeze_race: %llu ms\n", (now_ns() - t0) / MS);
+	}
+	if (test__start_subtest("create_race")) {
+		t0 = now_ns();
+		test_create_race();
+		printf("create_race: %llu ms\n", (now_ns() - t0) / MS);
+	}
 	if (test__start_subtest("backend"))
 		test_backend();
 	for (i = 0; i < ARRAY_SIZE(per_backend); i++) {
