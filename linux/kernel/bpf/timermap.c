@@ -39,7 +39,9 @@
  *    and delete bumps t->seq under the lock; the runner re-arms from the
  *    return value only if seq did not move during the run, so what the
  *    callback (or anyone else) did through the map wins. A dead timer is
- *    never armed again, so the waiting in the free path terminates.
+ *    not armed again (its runner may restart it once, if the delete came
+ *    while it ran; the free path cancels that), so the waiting in the free
+ *    path terminates.
  *
  * 3. Concurrent deletes of one id (user space, programs, release_uref):
  *    setting t->dead under t->lock picks exactly one owner, which alone
@@ -133,7 +135,7 @@ struct bpf_timer_map {
 };
 
 /* Timers are allocated from one cache per backend, sized for the backend's
- * member of the union at the end: 80 bytes for the wheel, 104 for hrtimers
+ * member of the union at the end: 88 bytes for the wheel, 112 for hrtimers
  * (without lock debugging).
  */
 struct tmap_timer {
@@ -302,15 +304,15 @@ static bool tmap_run(struct tmap_timer *t)
 	/* Deleted, disarmed, or armed again by an update since the timer
 	 * core dequeued it: that arming runs it, this run is stale.
 	 */
-	if (t->dead || !t->expires || tmap_queued(t))
+	if (t->dead || !t->expires || tmap_queued(t))	/* race 9 */
 		goto unlock;
 	now = ktime_get_ns();
-	if (unlikely(now < t->expires)) {
+	if (unlikely(now < t->expires)) {	/* race 7 */
 		/* The wheel fired a little early. */
 		restart = tmap_rearm(t, t->expires, now);
 		goto unlock;
 	}
-	if (unlikely(t->pass == tmap_pass(t))) {
+	if (unlikely(t->pass == tmap_pass(t))) {	/* race 8 */
 		/* Ran in this pass already and armed for the past since:
 		 * run it in the next pass, which an hrtimer due after the
 		 * time this pass started and a wheel timer a jiffy ahead
@@ -329,11 +331,11 @@ static bool tmap_run(struct tmap_timer *t)
 
 	raw_spin_lock_irqsave(&t->lock, flags);
 	/* An update or delete during the run wins over the return value. */
-	if (t->dead || t->seq != seq)
+	if (t->dead || t->seq != seq)	/* race 2 */
 		goto unlock;
-	/* Every arming but the runner's own bumps seq (race 10): a queued
-	 * timer here is a bug, and re-arming it in place would break the
-	 * order of its hrtimer queue.
+	/* Updates bump seq, and a create arms only a timer that nothing
+	 * touched, before any run (race 10): a queued timer here is a bug,
+	 * and re-arming it in place would break its hrtimer queue's order.
 	 */
 	if (WARN_ON_ONCE(tmap_queued(t)))
 		goto unlock;
@@ -377,7 +379,7 @@ static bool tmap_kill(struct bpf_timer_map *tmap, struct tmap_timer *t)
 
 	raw_spin_lock_irqsave(&t->lock, flags);
 	first = !t->dead;
-	if (first) {
+	if (first) {	/* race 3 */
 		/* read locklessly by lookups and get_next_key */
 		WRITE_ONCE(t->dead, true);
 		t->touched = true;
@@ -396,7 +398,7 @@ static struct tmap_timer *tmap_find(struct bpf_timer_map *tmap, u32 id)
 {
 	struct tmap_timer *t = xa_load(&tmap->timers, id);
 
-	return t && !READ_ONCE(t->dead) ? t : NULL;
+	return t && !READ_ONCE(t->dead) ? t : NULL;	/* race 3 */
 }
 
 static void tmap_free(struct bpf_timer_map *tmap, struct tmap_timer *t)
@@ -420,8 +422,9 @@ static void tmap_free_sync(struct bpf_timer_map *tmap, struct tmap_timer *t)
 	tmap_free(tmap, t);
 }
 
-/* Deletes from programs may come with scheduler or timer locks held:
- * queue_work()'s wakeup is done from irq_work, which takes no locks.
+/* Deletes from programs may come with scheduler locks held: queue_work()'s
+ * wakeup is done from irq_work, which takes no locks but raw ones, hence
+ * a hard irq_work on PREEMPT_RT too.
  */
 static void tmap_free_irq_work(struct irq_work *work)
 {
@@ -445,7 +448,9 @@ static void tmap_free_work(struct work_struct *work)
 	}
 }
 
-/* Delete every timer, waiting for running callbacks. Process context. */
+/* Delete every timer, waiting for running callbacks, and free those that
+ * programs deleted. Process context.
+ */
 static void tmap_delete_all(struct bpf_timer_map *tmap)
 {
 	unsigned long id = 0;
@@ -459,14 +464,18 @@ static void tmap_delete_all(struct bpf_timer_map *tmap)
 		rcu_read_unlock();
 		if (!t)
 			break;
-		/* else a program deleted it: the free work erases it */
-		if (mine)
+		/* else another deleter owns it */
+		if (mine)	/* race 5 */
 			tmap_free_sync(tmap, t);
 		id++;
 		cond_resched();
 	}
+	/* Run the free work here rather than flush it: map_free runs on
+	 * system_unbound_wq itself, and would wait for a worker of its own.
+	 */
 	irq_work_sync(&tmap->free_irq_work);
-	flush_work(&tmap->free_work);
+	cancel_work_sync(&tmap->free_work);
+	tmap_free_work(&tmap->free_work);
 }
 
 static int timer_map_alloc_check(union bpf_attr *attr)
@@ -503,7 +512,7 @@ static struct bpf_map *timer_map_alloc(union bpf_attr *attr)
 	atomic_set(&tmap->nr_timers, 0);
 	atomic_set(&tmap->nr_objs, 0);
 	init_llist_head(&tmap->free_list);
-	init_irq_work(&tmap->free_irq_work, tmap_free_irq_work);
+	tmap->free_irq_work = IRQ_WORK_INIT_HARD(tmap_free_irq_work);
 	INIT_WORK(&tmap->free_work, tmap_free_work);
 	return &tmap->map;
 }
@@ -545,7 +554,7 @@ static long timer_map_update_elem(struct bpf_map *map, void *key, void *value,
 		return -ENOENT;
 
 	raw_spin_lock_irqsave(&t->lock, flags);
-	if (t->dead) {
+	if (t->dead) {	/* race 3 */
 		ret = -ENOENT;
 		goto unlock;
 	}
@@ -580,7 +589,7 @@ static long timer_map_delete_elem(struct bpf_map *map, void *key)
 	t = xa_load(&tmap->timers, *(u32 *)key);
 	if (!t || !tmap_kill(tmap, t))
 		return -ENOENT;
-	if (llist_add(&t->free_node, &tmap->free_list))
+	if (llist_add(&t->free_node, &tmap->free_list))	/* race 1 */
 		irq_work_queue(&tmap->free_irq_work);
 	return 0;
 }
@@ -670,10 +679,10 @@ int bpf_timer_map_create(struct bpf_map *map, struct bpf_prog *prog,
 	 * arming below: its value stands (race 10).
 	 */
 	rcu_read_lock();
-	xa_store(&tmap->timers, id, t, GFP_NOWAIT);
+	WARN_ON_ONCE(xa_is_err(xa_store(&tmap->timers, id, t, GFP_NOWAIT)));
 
 	raw_spin_lock_irqsave(&t->lock, irqflags);
-	if (!t->touched && t->expires)
+	if (!t->touched && t->expires)	/* race 10 */
 		tmap_arm(t);
 	raw_spin_unlock_irqrestore(&t->lock, irqflags);
 	rcu_read_unlock();
@@ -729,7 +738,7 @@ static int timer_map_get_next_key(struct bpf_map *map, void *key,
 		t = xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
 	else
 		t = xa_find(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
-	while (t && READ_ONCE(t->dead))
+	while (t && READ_ONCE(t->dead))	/* race 3 */
 		t = xa_find_after(&tmap->timers, &id, ULONG_MAX, XA_PRESENT);
 	if (!t)
 		return -ENOENT;
@@ -751,12 +760,18 @@ static int timer_map_check_btf(const struct bpf_map *map, const struct btf *btf,
 }
 
 /* The XArray's nodes: a walk from leaf to leaf, counting each node the
- * first time it is met. Both leaves are at the same depth, so the new
- * leaf's ancestors below the first one they share were not met before.
+ * first time it is met. A node of shift s covers the ids that agree above
+ * bit s + XA_CHUNK_SHIFT: an ancestor of this leaf was met before if it
+ * covers the previous leaf's ids too. A leaf holds 64 ids: O(timers / 64)
+ * steps for dense ids, O(timers) for the sparsest, with a break every 1024
+ * leaves. Concurrent changes make the count approximate, as a memory
+ * figure may be.
  */
 static u64 tmap_xa_nodes(struct xarray *xa)
 {
-	struct xa_node *node, *prev = NULL, *up, *old;
+	unsigned long prev = ULONG_MAX;	/* none yet: ids are below 2^31 */
+	unsigned int leaves = 0, shift;
+	struct xa_node *node;
 	XA_STATE(xas, xa, 0);
 	u64 nodes = 0;
 	void *entry;
@@ -767,16 +782,25 @@ static u64 tmap_xa_nodes(struct xarray *xa)
 			xas_reset(&xas);
 			continue;
 		}
-		node = xas.xa_node;
-		if (!node)		/* a lone entry at index 0 */
+		if (!xas.xa_node)	/* a lone entry at index 0 */
 			break;
-		for (up = node, old = prev; up && up != old;
-		     up = xa_parent(xa, up), old = old ? xa_parent(xa, old) : NULL)
+		for (node = xas.xa_node; node; node = xa_parent(xa, node)) {
+			shift = node->shift + XA_CHUNK_SHIFT;
+			if (prev != ULONG_MAX &&
+			    (shift >= BITS_PER_LONG ||
+			     xas.xa_index >> shift == prev >> shift))
+				break;
 			nodes++;
-		prev = node;
-		if ((xas.xa_index | XA_CHUNK_MASK) == ULONG_MAX)
+		}
+		prev = xas.xa_index;
+		if ((prev | XA_CHUNK_MASK) == ULONG_MAX)
 			break;
-		xas_set(&xas, (xas.xa_index | XA_CHUNK_MASK) + 1);
+		xas_set(&xas, (prev | XA_CHUNK_MASK) + 1);
+		if (++leaves % 1024 == 0) {
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
 	}
 	rcu_read_unlock();
 	return nodes;
