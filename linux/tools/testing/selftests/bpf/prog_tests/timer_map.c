@@ -1412,6 +1412,78 @@ out:
 	tm_close(&t);
 }
 
+/* Teardown meeting deletes from programs (race 5 at the top of
+ * kernel/bpf/timermap.c): MAX_IDS timers due at once on CPU 0, each
+ * callback spinning 5 ms, then deleting its own timer, and the map's last
+ * fd closed from CPU 1 as they run. release_uref meets timers that their
+ * callbacks deleted and the free work has not freed yet, and must leave
+ * them to it. No callback runs once close() returned; the program, held
+ * by the timers only, is freed.
+ */
+static void test_close_self_delete(const struct backend *b)
+{
+	struct timer_map__bss *bss;
+	int i, bss_fd, devnull;
+	__u64 due, runs, end;
+	size_t bss_sz;
+	struct tm_env t;
+	__u32 pid;
+
+	if (!two_cpus() || !tm_open(&t, b))
+		return;
+	bss_sz = roundup(sizeof(*t.bss), getpagesize());
+	bss_fd = dup(bpf_map__fd(t.skel->maps.bss));
+	bss = mmap(NULL, bss_sz, PROT_READ, MAP_SHARED, bss_fd, 0);
+	if (!ASSERT_NEQ(bss, MAP_FAILED, "mmap bss"))
+		goto out;
+	pid = prog_id(t.prog_fd);
+	if (!pin_to_cpu(0))
+		goto unmap;
+	for (i = 0; i < MAX_IDS; i++) {
+		t.bss->cfg[i] = (struct timer_cfg){ .action = ACT_DELETE_SELF,
+						    .spin_ns = 5 * MS };
+		if (!ASSERT_EQ(create_timer(t.map_fd, t.prog_fd, 0, BPF_F_TIMER_CPU_PIN), i,
+			       "create"))
+			goto unmap;
+	}
+	due = now_ns() + 100 * MS;
+	for (i = 0; i < MAX_IDS; i++)
+		if (!ASSERT_OK(arm(t.map_fd, i, due), "arm"))
+			goto unmap;
+	if (!pin_to_cpu(1) ||
+	    !ASSERT_TRUE(WAIT_FOR(READ_ONCE(bss->total_runs) > 0, DEADLINE_MS), "running"))
+		goto unmap;
+	/* Close the map's only fd at once, keeping the skeleton's fd number
+	 * taken: release_uref has run when dup2() returns.
+	 */
+	devnull = open("/dev/null", O_RDONLY);
+	if (!ASSERT_GE(devnull, 0, "open") ||
+	    !ASSERT_EQ(dup2(devnull, t.map_fd), t.map_fd, "close the map's fd")) {
+		close(devnull);
+		goto unmap;
+	}
+	close(devnull);
+	runs = READ_ONCE(bss->total_runs);
+	/* nothing runs after close() returned: wait 10 resolutions, 100 ms
+	 * at least
+	 */
+	end = now_ns() + (10 * b->res > 100 * MS ? 10 * b->res : 100 * MS);
+	while (now_ns() < end)
+		usleep(1000);
+	ASSERT_EQ(READ_ONCE(bss->total_runs), runs, "no run after close");
+	tm_close(&t);
+	ASSERT_TRUE(WAIT_FOR(!prog_alive(pid), DEADLINE_MS), "prog freed");
+	printf("%s/%s: %llu of %d callbacks ran before the close returned%s\n", __func__,
+	       b->name, runs, MAX_IDS, runs < MAX_IDS ? "" : " (it came after them)");
+unmap:
+	munmap(bss, bss_sz);
+out:
+	close(bss_fd);
+	unpin_cpu();
+	if (t.skel)
+		tm_close(&t);
+}
+
 /* BPF_TIMER_CREATE with CPU_PIN from a thread on @cpu, so that the
  * caller, on another CPU, is not held off by the timer's callback.
  */
@@ -1697,7 +1769,7 @@ static void test_create_race(void)
 		goto stop;
 	for (round = 0; round < rounds; round++) {
 		id = create_timer(map_fd, prog_fd, 1, BPF_F_TIMER_ABS);
-		if (!ASSERT_GE(id, 0, "create"))
+		if (id < 0 && !ASSERT_GE(id, 0, "create"))
 			break;
 		WRITE_ONCE(skel->bss->created, id + 1);
 		WRITE_ONCE(u.next, id + 1);
@@ -2467,6 +2539,24 @@ static void fi_snapshot(int map_fd, struct fi_state *st)
 	st->memlock = map_memlock(map_fd);
 }
 
+/* memlock counts the XArray's nodes, whose number depends on its history
+ * as well as on the ids it holds: a failed insert may leave an empty
+ * branch (up to a node per level, reused by the next insert and freed with
+ * the map), and an insert and delete may collapse a node the ids alone
+ * would not. Whole nodes, a tree's height at most, and nothing else.
+ */
+static bool fi_same_memlock(__u64 before, __u64 after)
+{
+	__u64 d = after > before ? after - before : before - after;
+
+	if (!d)
+		return true;
+	printf("fi: memlock %llu -> %llu: %lld XArray nodes\n", before, after,
+	       ((long long)after - (long long)before) / XA_NODE_SIZE);
+	return ASSERT_EQ(d % XA_NODE_SIZE, 0, "memlock: whole XArray nodes") &&
+	       ASSERT_LE(d / XA_NODE_SIZE, 3, "memlock: a tree's height at most");
+}
+
 /* A fresh map of @b holding @prefill timers, or -1 */
 static int fi_prefilled(const struct backend *b, int prog_fd, int prefill)
 {
@@ -2520,9 +2610,16 @@ static void fi_timer_create(const struct backend *b, int prefill, bool onward)
 			break;
 		}
 		fi_snapshot(map_fd, &after);
-		if (!ASSERT_OK(memcmp(&before, &after, sizeof(before)),
-			       "injected failure changed nothing"))
+		if (!ASSERT_EQ(after.n, before.n, "injected failure: as many timers") ||
+		    !ASSERT_OK(memcmp(before.ids, after.ids, sizeof(before.ids)),
+			       "injected failure: the same ids") ||
+		    !ASSERT_OK(memcmp(before.vals, after.vals, sizeof(before.vals)),
+			       "injected failure: the same values") ||
+		    !fi_same_memlock(before.memlock, after.memlock)) {
+			printf("%s/%s: after %d timers, nth %d%s: create gave %d\n", __func__,
+			       b->name, prefill, nth, onward ? " onward" : "", id);
 			break;
+		}
 		close(map_fd);
 		map_fd = -1;
 	}
@@ -2641,7 +2738,8 @@ void serial_test_timer_map(void)
 		test_no_catch_up, test_many_timers, test_callback_ops,
 		test_cross_delete, test_cpu_pin, test_bpf_side_ops,
 		test_prog_ref, test_close_stops, test_pinned, test_no_cycle,
-		test_teardown_many, test_mem_usage, test_memcg, test_delete_waits,
+		test_teardown_many, test_close_self_delete, test_mem_usage, test_memcg,
+		test_delete_waits,
 		test_queue_order, test_stress, test_stress_close,
 		test_fault_inject,
 	};
@@ -2649,7 +2747,8 @@ void serial_test_timer_map(void)
 		"crud", "fire_once", "past_expiry", "periodic", "no_catch_up",
 		"many_timers", "callback_ops", "cross_delete", "cpu_pin",
 		"bpf_side_ops", "prog_ref", "close_stops", "pinned", "no_cycle",
-		"teardown_many", "mem_usage", "memcg", "delete_waits", "queue_order",
+		"teardown_many", "close_self_delete", "mem_usage", "memcg", "delete_waits",
+		"queue_order",
 		"stress", "stress_close", "fault_inject",
 	};
 	static const char * const storms[] = { "storm_self", "storm_cross",
