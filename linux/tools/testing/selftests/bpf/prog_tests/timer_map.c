@@ -112,6 +112,29 @@ static void tm_close(struct tm_env *t)
 	t->skel = NULL;
 }
 
+/* A read-only mapping of the skeleton's .bss that outlives the skeleton
+ * (tests that free it while callbacks still run), or MAP_FAILED.
+ */
+struct bss_map {
+	struct timer_map__bss *bss;
+	size_t size;
+};
+
+static bool bss_map(struct tm_env *t, struct bss_map *m)
+{
+	int fd = bpf_map__fd(t->skel->maps.bss);
+
+	m->size = roundup(sizeof(*t->bss), getpagesize());
+	m->bss = mmap(NULL, m->size, PROT_READ, MAP_SHARED, fd, 0);
+	return ASSERT_NEQ(m->bss, MAP_FAILED, "mmap bss");
+}
+
+static void bss_unmap(struct bss_map *m)
+{
+	if (m->bss != MAP_FAILED)
+		munmap(m->bss, m->size);
+}
+
 static int make_map(__u32 max_entries, __u64 resolution)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_extra = resolution);
@@ -1422,20 +1445,18 @@ out:
  */
 static void test_close_self_delete(const struct backend *b)
 {
+	struct bss_map m = { .bss = MAP_FAILED };
 	struct timer_map__bss *bss;
-	int i, bss_fd, devnull;
 	__u64 due, runs, end;
-	size_t bss_sz;
 	struct tm_env t;
+	int i, devnull;
 	__u32 pid;
 
 	if (!two_cpus() || !tm_open(&t, b))
 		return;
-	bss_sz = roundup(sizeof(*t.bss), getpagesize());
-	bss_fd = dup(bpf_map__fd(t.skel->maps.bss));
-	bss = mmap(NULL, bss_sz, PROT_READ, MAP_SHARED, bss_fd, 0);
-	if (!ASSERT_NEQ(bss, MAP_FAILED, "mmap bss"))
+	if (!bss_map(&t, &m))
 		goto out;
+	bss = m.bss;
 	pid = prog_id(t.prog_fd);
 	if (!pin_to_cpu(0))
 		goto unmap;
@@ -1476,9 +1497,8 @@ static void test_close_self_delete(const struct backend *b)
 	printf("%s/%s: %llu of %d callbacks ran before the close returned%s\n", __func__,
 	       b->name, runs, MAX_IDS, runs < MAX_IDS ? "" : " (it came after them)");
 unmap:
-	munmap(bss, bss_sz);
+	bss_unmap(&m);
 out:
-	close(bss_fd);
 	unpin_cpu();
 	if (t.skel)
 		tm_close(&t);
@@ -1515,10 +1535,10 @@ static void *remote_create_fn(void *arg)
  */
 static void test_delete_waits(const struct backend *b)
 {
+	struct bss_map m = { .bss = MAP_FAILED };
 	__u64 d0, d1, ended, overlapped = 0;
 	struct timer_map__bss *bss;
-	int id, round, bss_fd, map_fd;
-	size_t bss_sz;
+	int id, round, map_fd;
 	struct tm_env t;
 	__u32 pid;
 
@@ -1527,12 +1547,10 @@ static void test_delete_waits(const struct backend *b)
 	/* the last round frees the skeleton: read its globals through a
 	 * mapping of our own
 	 */
-	bss_sz = roundup(sizeof(*t.bss), getpagesize());
-	bss_fd = dup(bpf_map__fd(t.skel->maps.bss));
 	map_fd = dup(t.map_fd);
-	bss = mmap(NULL, bss_sz, PROT_READ, MAP_SHARED, bss_fd, 0);
-	if (!ASSERT_NEQ(bss, MAP_FAILED, "mmap bss"))
+	if (!bss_map(&t, &m))
 		goto out;
+	bss = m.bss;
 	pid = prog_id(t.prog_fd);
 	/* the timers run on CPU 0, watched and deleted from CPU 1: a softirq
 	 * spinning on our own CPU would hold us off until it is over
@@ -1574,9 +1592,8 @@ static void test_delete_waits(const struct backend *b)
 	printf("%s/%s: the callback ended during %llu of 4 deletes\n", __func__,
 	       b->name, overlapped);
 	ASSERT_GT(overlapped, 0, "delete overlapped a run (window hit)");
-	munmap(bss, bss_sz);
 out:
-	close(bss_fd);
+	bss_unmap(&m);
 	close(map_fd);
 	if (t.skel)
 		tm_close(&t);
