@@ -1494,8 +1494,10 @@ static void test_close_self_delete(const struct backend *b)
 	ASSERT_EQ(READ_ONCE(bss->total_runs), runs, "no run after close");
 	tm_close(&t);
 	ASSERT_TRUE(WAIT_FOR(!prog_alive(pid), DEADLINE_MS), "prog freed");
-	printf("%s/%s: %llu of %d callbacks ran before the close returned%s\n", __func__,
-	       b->name, runs, MAX_IDS, runs < MAX_IDS ? "" : " (it came after them)");
+	/* all may run: teardown waits for the running callback, and the
+	 * softirq pass moves on to the next timer meanwhile
+	 */
+	printf("%s/%s: %llu of %d callbacks ran\n", __func__, b->name, runs, MAX_IDS);
 unmap:
 	bss_unmap(&m);
 out:

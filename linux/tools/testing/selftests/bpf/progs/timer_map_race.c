@@ -36,6 +36,9 @@ struct wait {
 	__u64 end;
 };
 
+/* The reads of created are volatile: READ_ONCE() of a global that user
+ * space writes meanwhile.
+ */
 static int wait_created(__u32 i, void *data)
 {
 	struct wait *w = data;
