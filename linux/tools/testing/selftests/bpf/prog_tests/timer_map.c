@@ -1496,7 +1496,7 @@ static void test_close_self_delete(const struct backend *b)
 	closed = now_ns();
 	runs = READ_ONCE(bss->total_runs);
 	ASSERT_EQ(runs, 1, "only timer 0 ran");
-	ASSERT_FALSE(READ_ONCE(bss->runs[0].running), "its callback ended before the close returned");
+	ASSERT_FALSE(READ_ONCE(bss->runs[0].running), "callback over when the close returned");
 	ASSERT_LE(READ_ONCE(bss->runs[0].ended_at), closed, "ended before the close returned");
 	/* nothing runs after the close: wait 10 resolutions, 100 ms at least */
 	end = now_ns() + (10 * b->res > 100 * MS ? 10 * b->res : 100 * MS);
