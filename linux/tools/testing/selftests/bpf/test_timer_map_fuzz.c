@@ -54,22 +54,10 @@ static const char * const cmd_names[NR_CMDS] = {
 	"BPF_OBJ_GET", "unprivileged",
 };
 
-/* What the contract allows each command to return, besides success. */
-static const int allowed[NR_CMDS][8] = {
-	[C_MAP_CREATE]	= { EINVAL, ENOMEM, EPERM },
-	[C_TIMER_CREATE] = { EBADF, EINVAL, EPERM, E2BIG, ENOMEM },
-	[C_GET_INFO]	= { EBADF, EINVAL, EPERM, ENOENT, EFAULT, E2BIG },
-	[C_LOOKUP]	= { EBADF, EINVAL, EPERM, ENOENT },
-	[C_UPDATE]	= { EBADF, EINVAL, EPERM, ENOENT, EEXIST },
-	[C_DELETE]	= { EBADF, EINVAL, EPERM, ENOENT },
-	[C_NEXT_KEY]	= { EBADF, EINVAL, EPERM, ENOENT },
-	[C_LOOKUP_AND_DELETE] = { EINVAL, EPERM, ENOTSUPP },
-	[C_BATCH]	= { EINVAL, EPERM, ENOTSUPP },
-	[C_FREEZE]	= { EPERM, EBUSY },
-	[C_PIN]		= { EEXIST, ENOENT },
-	[C_OBJ_GET]	= { ENOENT },
-	[C_UNPRIV]	= { EPERM },
-};
+/* Every call's inputs determine its result: the fuzzer requires that
+ * one errno (or success), never "any errno the contract allows". Calls on
+ * a map of another type (ANY) are made only to see that nothing breaks.
+ */
 
 static unsigned long calls[NR_CMDS], errs[NR_CMDS][MAX_ERRNO + 1];
 static unsigned long bad;
@@ -102,17 +90,26 @@ static __u64 now_ns(void)
 	return ts.tv_sec * SEC_NS + ts.tv_nsec;
 }
 
-/* One timer of the model: its value is known within [lo, hi]; once hi
- * is past, the callback (which returns 0) may have run and disarmed it.
+/* One timer of the model: its value is known within [lo, hi]; once lo
+ * is past, the callback may have run: it returns 0 (disarmed) or 1 to 3
+ * (re-armed that many resolutions after its expiry, or the first such
+ * time after now), at random.
  */
 struct mtimer {
 	__u32 id;
+	bool pinned;
 	__u64 lo, hi;
 };
 
+/* fd modes: what the syscall side may do through an fd */
+#define M_R	1
+#define M_W	2
+
 struct fmap {
-	int fd, ro_fd;
+	int fd, ro_fd, wo_fd;
+	int fd_mode;		/* of fd: BPF_F_RDONLY/WRONLY at creation */
 	bool frozen, pinned;
+	__u64 res;		/* the map's resolution */
 	int n;
 	struct mtimer t[MAX_TIMERS];
 };
@@ -135,27 +132,16 @@ static long sys_bpf(int cmd, union bpf_attr *attr, unsigned int size)
 
 static void check(int cmd, long ret, int want, const char *what)
 {
-	int err = ret < 0 ? errno : 0, i;
-	bool ok = false;
+	int err = ret < 0 ? errno : 0;
 
 	calls[cmd]++;
 	errs[cmd][err > MAX_ERRNO ? MAX_ERRNO : err]++;
-	if (want == ANY) {
-		ok = true;
-	} else if (want >= 0) {
-		ok = err == want;
-	} else if (!err) {
-		ok = true;
-	} else {
-		for (i = 0; i < 8 && allowed[cmd][i]; i++)
-			ok |= allowed[cmd][i] == err;
-	}
-	if (ok)
+	if (want == ANY || err == want)
 		return;
 	if (bad++ < 20)
 		printf("BAD %s (%s): returned %ld, errno %d (%s), expected %s\n",
 		       cmd_names[cmd], what, ret, err, strerror(err),
-		       want < 0 ? "an allowed errno" : want ? strerror(want) : "success");
+		       want ? strerror(want) : "success");
 }
 
 static void mismatch(int cmd, const char *fmt, unsigned long long a,
@@ -194,11 +180,12 @@ static __u64 gen_expiry(bool abs)
 }
 
 /* A file descriptor for a map argument, and the errno it determines
- * before any other check of the map: 0 for a good timer map fd.
+ * before any other check of the map: 0 for a good timer map fd, whose
+ * mode (M_R, M_W) goes to @mode.
  */
-static int pick_map_fd(struct fmap *m, int *why, bool *ro)
+static int pick_map_fd(struct fmap *m, int *why, int *mode)
 {
-	*ro = false;
+	*mode = M_R | M_W;
 	switch (below(20)) {
 	case 0:
 		*why = EBADF;
@@ -215,12 +202,42 @@ static int pick_map_fd(struct fmap *m, int *why, bool *ro)
 	case 4:		/* read-only, if there is one */
 		if (m->ro_fd < 0)
 			break;
-		*ro = true;
+		*mode = M_R;
 		*why = 0;
 		return m->ro_fd;
+	case 5:		/* write-only, if there is one */
+		if (m->wo_fd < 0)
+			break;
+		*mode = M_W;
+		*why = 0;
+		return m->wo_fd;
 	}
+	*mode = m->fd_mode;
 	*why = 0;
 	return m->fd;
+}
+
+/* The errno a read or a write through a map fd gets before the map looks
+ * at its arguments: the fd's own (@why), or EPERM without the permission
+ * (a frozen map's fds lose write permission); ANY on a map of another
+ * type; else 0.
+ */
+static int read_errno(int why, int mode)
+{
+	if (why > 0)
+		return why;
+	if (why == -2)
+		return ANY;
+	return mode & M_R ? 0 : EPERM;
+}
+
+static int write_errno(struct fmap *m, int why, int mode)
+{
+	if (why > 0)
+		return why;
+	if (why == -2)
+		return ANY;
+	return !(mode & M_W) || m->frozen ? EPERM : 0;
 }
 
 static struct mtimer *find(struct fmap *m, __u32 id)
@@ -249,20 +266,27 @@ static __u32 pick_id(struct fmap *m)
 	return chance(50) ? below(MAX_TIMERS * 2) : (__u32)rnd();
 }
 
-/* Whether @v can be the value of @t now; learns a disarm by the callback */
-static bool value_ok(struct mtimer *t, __u64 v)
+/* Whether @v can be the value of @t now; learns what the callback did */
+static bool value_ok(struct fmap *m, struct mtimer *t, __u64 v)
 {
+	__u64 now = now_ns();
+
 	if (v >= t->lo && v <= t->hi)
 		return true;
-	/* fired and disarmed: the callback returns 0; it fires at its
-	 * expiry, which is at least lo, or later
+	/* not due yet: nothing ran */
+	if (!t->lo || t->lo > now || t->lo > KTIME_MAX)
+		return false;
+	/* Fired (at its expiry e in [lo, hi] or later), and its callback
+	 * disarmed it, or re-armed it to e + k * res, and so on: the next
+	 * expiry after the last run, 3 resolutions after now at most, on
+	 * e's grid.
 	 */
-	if (v == 0 && t->lo && t->lo <= now_ns()) {
-		t->lo = 0;
-		t->hi = 0;
-		return true;
-	}
-	return false;
+	if (v && (v <= t->lo || v > now + 3 * m->res ||
+		  (t->lo == t->hi && (v - t->lo) % m->res)))
+		return false;
+	t->lo = v;
+	t->hi = v;
+	return true;
 }
 
 static void close_map(struct fmap *m)
@@ -271,9 +295,23 @@ static void close_map(struct fmap *m)
 		close(m->fd);
 	if (m->ro_fd >= 0)
 		close(m->ro_fd);
+	if (m->wo_fd >= 0)
+		close(m->wo_fd);
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 	m->ro_fd = -1;
+	m->wo_fd = -1;
+}
+
+/* Follow @fd, a timer map created with @flags and @res, in @m's place */
+static void follow_map(struct fmap *m, int fd, __u32 flags, __u64 res)
+{
+	if (m->pinned)
+		unlink(pin_path[m - maps]);
+	close_map(m);
+	m->fd = fd;
+	m->fd_mode = flags & BPF_F_RDONLY ? M_R : flags & BPF_F_WRONLY ? M_W : M_R | M_W;
+	m->res = res ?: 1000000;	/* the default: 1 ms */
 }
 
 /* A fresh map in the place of @m */
@@ -282,12 +320,8 @@ static void replace_map(struct fmap *m)
 	int fd = bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, MAX_TIMERS, NULL);
 
 	check(C_MAP_CREATE, fd, 0, "a fresh map");
-	if (fd < 0)
-		return;
-	if (m->pinned)
-		unlink(pin_path[m - maps]);
-	close_map(m);
-	m->fd = fd;
+	if (fd >= 0)
+		follow_map(m, fd, 0, 0);
 }
 
 static void do_map_create(void)
@@ -347,7 +381,8 @@ static void do_map_create(void)
 			(BPF_F_RDONLY | BPF_F_WRONLY) &&
 		(!attr.map_extra || (attr.map_extra >= 1000 &&
 				     attr.map_extra <= 3600 * SEC_NS));
-	want = valid ? -1 : EINVAL;
+	/* valid: created, whatever max_entries (ids are allocated lazily) */
+	want = valid ? 0 : EINVAL;
 	fd = sys_bpf(BPF_MAP_CREATE, &attr, sizeof(attr));
 	check(C_MAP_CREATE, fd, want, "random attributes");
 	if (fd >= 0 && !valid)
@@ -356,16 +391,11 @@ static void do_map_create(void)
 	if (fd < 0)
 		return;
 	/* follow it now and then (maps must live long enough to fill up),
-	 * if it is an ordinary read-write map of our size
+	 * if it is of our size; read-only and write-only ones less often
 	 */
 	if (chance(20) && attr.max_entries == MAX_TIMERS &&
-	    !(attr.map_flags & (BPF_F_RDONLY | BPF_F_WRONLY))) {
-		struct fmap *m = &maps[below(NR_MAPS)];
-
-		if (m->pinned)
-			unlink(pin_path[m - maps]);
-		close_map(m);
-		m->fd = fd;
+	    (!(attr.map_flags & (BPF_F_RDONLY | BPF_F_WRONLY)) || chance(30))) {
+		follow_map(&maps[below(NR_MAPS)], fd, attr.map_flags, attr.map_extra);
 		return;
 	}
 	close(fd);
@@ -374,13 +404,13 @@ static void do_map_create(void)
 static void do_timer_create(struct fmap *m)
 {
 	union bpf_attr attr = {};
-	int why, pwhy, want = -1, i;
+	int why, pwhy, want = -1, i, mode;
 	size_t size = offsetofend(union bpf_attr, timer_create);
-	bool ro, tail = false;
+	bool tail = false;
 	__u64 exp, flags, before, lo, hi;
 	long id;
 
-	attr.timer_create.map_fd = pick_map_fd(m, &why, &ro);
+	attr.timer_create.map_fd = pick_map_fd(m, &why, &mode);
 	switch (below(20)) {
 	case 0:
 		attr.timer_create.prog_fd = closed_fd;
@@ -420,7 +450,7 @@ static void do_timer_create(struct fmap *m)
 		want = why;
 	else if (why == -2)
 		want = EINVAL;
-	else if (ro || m->frozen)
+	else if (!(mode & M_W) || m->frozen)
 		want = EPERM;
 	else if (pwhy)
 		want = pwhy;
@@ -433,11 +463,13 @@ static void do_timer_create(struct fmap *m)
 			want = EINVAL;
 		else if (m->n >= MAX_TIMERS)
 			want = E2BIG;
+		else
+			want = 0;	/* valid, with room: created */
 	}
 	check(C_TIMER_CREATE, id, want, "random fds, flags, expiry");
 	if (id < 0)
 		return;
-	if (want >= 0 && want != 0)
+	if (want)
 		return;
 	if (find(m, id)) {
 		mismatch(C_TIMER_CREATE, "id %llu given twice (%llu timers)", id, m->n);
@@ -455,6 +487,7 @@ static void do_timer_create(struct fmap *m)
 	}
 	i = m->n++;
 	m->t[i].id = id;
+	m->t[i].pinned = flags & BPF_F_TIMER_CPU_PIN;
 	m->t[i].lo = lo;
 	m->t[i].hi = hi;
 }
@@ -464,15 +497,14 @@ static void do_get_info(struct fmap *m, void *bad_page)
 	struct { struct bpf_timer_info info; __u8 tail[16]; } buf;
 	union bpf_attr attr = {};
 	size_t size = offsetofend(union bpf_attr, timer_info);
-	int why, want = -1;
+	int why, want = -1, mode;
 	struct mtimer *t;
 	__u32 len, id;
-	bool ro;
 	long ret;
 
 	memset(&buf, 0, sizeof(buf));
 	id = pick_id(m);
-	attr.timer_info.map_fd = pick_map_fd(m, &why, &ro);
+	attr.timer_info.map_fd = pick_map_fd(m, &why, &mode);
 	attr.timer_info.id = id;
 	switch (below(8)) {
 	case 0:
@@ -516,6 +548,8 @@ static void do_get_info(struct fmap *m, void *bad_page)
 		want = why;
 	else if (why == -2)
 		want = EINVAL;
+	else if (!(mode & M_R))
+		want = EPERM;
 	else if (!find(m, id))
 		want = ENOENT;
 	else if (len && attr.timer_info.info != (unsigned long)&buf)
@@ -535,39 +569,29 @@ static void do_get_info(struct fmap *m, void *bad_page)
 		mismatch(C_GET_INFO, "id %llu for %llu", buf.info.id, id);
 	if (buf.info.prog_id != prog_id)
 		mismatch(C_GET_INFO, "prog_id %llu for %llu", buf.info.prog_id, prog_id);
-	if (!value_ok(t, buf.info.expires))
+	if (!value_ok(m, t, buf.info.expires))
 		mismatch(C_GET_INFO, "expires %llu, model says from %llu", buf.info.expires, t->lo);
+	if (buf.info.flags != (t->pinned ? BPF_F_TIMER_CPU_PIN : 0))
+		mismatch(C_GET_INFO, "flags %#llx, pinned %llu", buf.info.flags, t->pinned);
 }
 
 static void do_lookup(struct fmap *m)
 {
 	__u32 id = pick_id(m);
-	int why, want;
+	int why, want, mode;
 	struct mtimer *t;
 	__u64 v = 0;
-	bool ro;
 	long ret;
-	int fd = pick_map_fd(m, &why, &ro);
+	int fd = pick_map_fd(m, &why, &mode);
 
 	t = find(m, id);
-	want = why > 0 ? why : why == -2 ? ANY : t ? 0 : ENOENT;
+	want = read_errno(why, mode);
+	if (!want && !t)
+		want = ENOENT;
 	ret = bpf_map_lookup_elem(fd, &id, &v);
 	check(C_LOOKUP, ret, want, "random keys");
-	if (!ret && want == 0 && !value_ok(t, v))
+	if (!ret && want == 0 && !value_ok(m, t, v))
 		mismatch(C_LOOKUP, "value %llu, model says from %llu", v, t->lo);
-}
-
-/* The errno a write through a map fd gets before the map looks at its
- * arguments: the fd's own (@why), or EPERM without write permission (a
- * frozen map's fds lose it); ANY on a map of another type; else 0.
- */
-static int write_errno(struct fmap *m, int why, bool ro)
-{
-	if (why > 0)
-		return why;
-	if (why == -2)
-		return ANY;
-	return ro || m->frozen ? EPERM : 0;
 }
 
 static void do_update(struct fmap *m)
@@ -576,13 +600,13 @@ static void do_update(struct fmap *m)
 	__u64 v = gen_expiry(true), flags;
 	int why, want;
 	struct mtimer *t;
-	bool ro;
+	int mode;
 	long ret;
-	int fd = pick_map_fd(m, &why, &ro);
+	int fd = pick_map_fd(m, &why, &mode);
 
 	flags = chance(90) ? below(3) : chance(50) ? BPF_F_LOCK : rnd();
 	t = find(m, id);
-	want = write_errno(m, why, ro);
+	want = write_errno(m, why, mode);
 	if (!want && (flags > BPF_EXIST || v > KTIME_MAX))
 		want = EINVAL;
 	else if (!want && !t)
@@ -601,11 +625,11 @@ static void do_delete(struct fmap *m)
 {
 	__u32 id = pick_id(m);
 	int why, want;
-	bool ro;
+	int mode;
 	long ret;
-	int fd = pick_map_fd(m, &why, &ro);
+	int fd = pick_map_fd(m, &why, &mode);
 
-	want = write_errno(m, why, ro);
+	want = write_errno(m, why, mode);
 	if (!want)
 		want = find(m, id) ? 0 : ENOENT;
 	ret = bpf_map_delete_elem(fd, &id);
@@ -619,9 +643,9 @@ static void do_next_key(struct fmap *m)
 	__u32 key = pick_id(m), next = 0, expect = 0;
 	bool first = chance(20), found = false;
 	int why, want, i;
-	bool ro;
+	int mode;
 	long ret;
-	int fd = pick_map_fd(m, &why, &ro);
+	int fd = pick_map_fd(m, &why, &mode);
 
 	/* the smallest id above the key (above none: the smallest) */
 	for (i = 0; i < m->n; i++) {
@@ -631,7 +655,9 @@ static void do_next_key(struct fmap *m)
 			expect = m->t[i].id;
 		found = true;
 	}
-	want = why > 0 ? why : why == -2 ? ANY : found ? 0 : ENOENT;
+	want = read_errno(why, mode);
+	if (!want && !found)
+		want = ENOENT;
 	ret = bpf_map_get_next_key(fd, first ? NULL : &key, &next);
 	check(C_NEXT_KEY, ret, want, "random keys");
 	if (!ret && want == 0 && next != expect)
@@ -642,37 +668,44 @@ static void do_batch(struct fmap *m)
 {
 	__u32 keys[4], count = 4, out = 0;
 	__u64 vals[4] = {};
-	int why;
-	bool ro;
+	int why, want;
+	int mode;
 	long ret;
-	int fd = pick_map_fd(m, &why, &ro);
+	int fd = pick_map_fd(m, &why, &mode);
 
 	/* array maps have batch operations */
 	if (why == -2)
 		return;
 	memset(keys, 0, sizeof(keys));
+	/* read permission checked first, then write, then: no such op */
 	switch (below(5)) {
 	case 0:
+		want = read_errno(why, mode) ?: ENOTSUPP;
 		ret = bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &count, NULL);
 		break;
 	case 1:
+		want = write_errno(m, why, mode) ?: ENOTSUPP;
 		ret = bpf_map_update_batch(fd, keys, vals, &count, NULL);
 		break;
 	case 2:
+		want = write_errno(m, why, mode) ?: ENOTSUPP;
 		ret = bpf_map_delete_batch(fd, keys, &count, NULL);
 		break;
 	case 3:
+		want = read_errno(why, mode) ?: write_errno(m, why, mode) ?: ENOTSUPP;
 		ret = bpf_map_lookup_and_delete_batch(fd, NULL, &out, keys, vals,
 						      &count, NULL);
 		break;
 	default:
+		/* one check of both permissions */
+		want = read_errno(why, mode) ?: write_errno(m, why, mode) ?: ENOTSUPP;
 		ret = bpf_map_lookup_and_delete_elem(fd, keys, vals);
-		check(C_LOOKUP_AND_DELETE, ret, why > 0 ? why : -1, "any key");
+		check(C_LOOKUP_AND_DELETE, ret, want, "any key");
 		if (!ret)
 			mismatch(C_LOOKUP_AND_DELETE, "succeeded (%llu%llu)", 0, 0);
 		return;
 	}
-	check(C_BATCH, ret, why > 0 ? why : -1, "no batch ops");
+	check(C_BATCH, ret, want, "no batch ops");
 	if (!ret)
 		mismatch(C_BATCH, "a batch op succeeded (%llu%llu)", 0, 0);
 }
@@ -680,11 +713,11 @@ static void do_batch(struct fmap *m)
 static void do_freeze(struct fmap *m)
 {
 	int why, want;
-	bool ro;
+	int mode;
 	long ret;
-	int fd = pick_map_fd(m, &why, &ro);
+	int fd = pick_map_fd(m, &why, &mode);
 
-	want = write_errno(m, why, ro);
+	want = write_errno(m, why, mode);
 	ret = bpf_map_freeze(fd);
 	check(C_FREEZE, ret, want, "pool map");
 	if (!ret && want == 0)
@@ -693,8 +726,9 @@ static void do_freeze(struct fmap *m)
 
 static void do_pin(struct fmap *m)
 {
-	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);
+	LIBBPF_OPTS(bpf_obj_get_opts, opts);
 	const char *path = pin_path[m - maps];
+	bool wo = chance(50);
 	long ret;
 
 	if (chance(50)) {
@@ -704,14 +738,21 @@ static void do_pin(struct fmap *m)
 			m->pinned = !m->pinned;
 		return;
 	}
-	/* a read-only fd of the pinned map */
+	/* a read-only or write-only fd of the pinned map */
+	opts.file_flags = wo ? BPF_F_WRONLY : BPF_F_RDONLY;
 	ret = bpf_obj_get_opts(path, &opts);
-	check(C_OBJ_GET, ret, m->pinned ? 0 : ENOENT, "read-only");
+	check(C_OBJ_GET, ret, m->pinned ? 0 : ENOENT, wo ? "write-only" : "read-only");
 	if (ret < 0)
 		return;
-	if (m->ro_fd >= 0)
-		close(m->ro_fd);
-	m->ro_fd = ret;
+	if (wo) {
+		if (m->wo_fd >= 0)
+			close(m->wo_fd);
+		m->wo_fd = ret;
+	} else {
+		if (m->ro_fd >= 0)
+			close(m->ro_fd);
+		m->ro_fd = ret;
+	}
 }
 
 /* A child without capabilities: creating maps and timers is EPERM. */
@@ -752,14 +793,85 @@ static void do_unpriv(struct fmap *m, int n)
 		mismatch(C_UNPRIV, "%llu of %llu calls were not EPERM", WEXITSTATUS(status), n);
 }
 
+/* Returns 0 five times in eight, else 1, 2 or 3: timers re-arm by their
+ * return value now and then.
+ */
 static int load_prog(enum bpf_prog_type type)
 {
 	const struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_prandom_u32 },
+		{ .code = BPF_ALU64 | BPF_AND | BPF_K, .dst_reg = BPF_REG_0, .imm = 7 },
+		{ .code = BPF_JMP | BPF_JLE | BPF_K, .dst_reg = BPF_REG_0, .off = 1, .imm = 3 },
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 
-	return bpf_prog_load(type, "fuzz_cb", "GPL", insns, 2, NULL);
+	return bpf_prog_load(type, "fuzz_cb", "GPL", insns, ARRAY_SIZE(insns), NULL);
+}
+
+/* The highest id of a map, or of a program, now */
+static __u32 last_id(int (*next)(__u32, __u32 *))
+{
+	__u32 id = 0, last = 0;
+
+	while (!next(id, &id))
+		last = id;
+	return last;
+}
+
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+
+static void kmemleak_write(const char *what)
+{
+	int fd = open(KMEMLEAK, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, what, strlen(what)) != (ssize_t)strlen(what))
+		printf("kmemleak: %s: %s\n", what, strerror(errno));
+	close(fd);
+}
+
+/* After the run: every map and program it made is freed, and kmemleak
+ * (where the kernel has it) reports nothing new. Objects younger than 5 s
+ * are not reported: wait that out.
+ */
+static void check_end_state(__u32 map_base, __u32 prog_base)
+{
+	__u32 next;
+	char buf[4096];
+	ssize_t n;
+	int fd, i;
+
+	for (i = 0; i < 300; i++) {
+		if (bpf_map_get_next_id(map_base, &next) &&
+		    bpf_prog_get_next_id(prog_base, &next))
+			break;
+		usleep(100000);
+	}
+	if (!bpf_map_get_next_id(map_base, &next))
+		mismatch(C_MAP_CREATE, "map %llu still there after the run (base %llu)",
+			 next, map_base);
+	if (!bpf_prog_get_next_id(prog_base, &next))
+		mismatch(C_TIMER_CREATE, "program %llu still there after the run (base %llu)",
+			 next, prog_base);
+	fd = open(KMEMLEAK, O_RDONLY);
+	if (fd < 0) {
+		printf("kmemleak: not in this kernel, not checked\n");
+		return;
+	}
+	sleep(6);
+	kmemleak_write("scan");
+	kmemleak_write("scan");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	if (n > 0)
+		mismatch(C_MAP_CREATE, "kmemleak reports %llu bytes%llu:", n, 0);
+	if (n > 0)
+		printf("%s\n", buf);
+	else
+		printf("kmemleak: nothing new\n");
 }
 
 int main(int argc, char **argv)
@@ -768,6 +880,7 @@ int main(int argc, char **argv)
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 	__u64 seed = 1, end = 0, secs = 0;
+	__u32 map_base, prog_base;
 	void *bad_page;
 	int opt, c, e;
 
@@ -792,6 +905,11 @@ int main(int argc, char **argv)
 	if (!seed)	/* -s 0: a new seed each run */
 		seed = now_ns() ^ getpid();
 	rng = seed;
+	/* what exists before the run: kmemleak's suspects and the ids */
+	kmemleak_write("scan");
+	kmemleak_write("clear");
+	map_base = last_id(bpf_map_get_next_id);
+	prog_base = last_id(bpf_prog_get_next_id);
 	printf("seed %llu (rerun: -s %llu -n %lu)\n", (unsigned long long)seed,
 	       (unsigned long long)seed, n);
 
@@ -813,7 +931,10 @@ int main(int argc, char **argv)
 			 getpid(), i);
 		unlink(pin_path[i]);
 		maps[i].ro_fd = -1;
+		maps[i].wo_fd = -1;
 		maps[i].fd = bpf_map_create(BPF_MAP_TYPE_TIMER, NULL, 4, 8, MAX_TIMERS, NULL);
+		maps[i].fd_mode = M_R | M_W;
+		maps[i].res = 1000000;
 		if (maps[i].fd < 0) {
 			printf("FAIL setup: map: %s\n", strerror(errno));
 			return 1;
@@ -881,6 +1002,10 @@ int main(int argc, char **argv)
 			unlink(pin_path[i]);
 		close_map(&maps[i]);
 	}
+	close(prog_fd);
+	close(sock_prog_fd);
+	close(array_fd);
+	check_end_state(map_base, prog_base);
 	/* a run that made (almost) no calls proves nothing */
 	if (total < (n < 1000 ? n : 1000)) {
 		printf("BAD: only %lu calls made\n", total);
