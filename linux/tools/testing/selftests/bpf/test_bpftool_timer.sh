@@ -275,15 +275,15 @@ expect_ok map_lookup_id '^id: 2  disarmed$' map lookup pinned "$D/tm" key 2
 expect_ok map_lookup_bytes '^id: 2  disarmed$' map lookup pinned "$D/tm" \
 	key 2 0 0 0
 t0=$(now_ns)
-expect_ok map_update_delay '^$' map update pinned "$D/tm" key 2 value delay 30s
+expect_ok map_update_delay '^$' map update pinned "$D/tm" key 2 value delay 3600s
 t1=$(now_ns)
 expect_ok map_update_delay_shown "^id: 2  expires [0-9]+ $LEFT\$" \
 	map lookup pinned "$D/tm" key 2
-json map_update_delay_value ".expires >= $t0 + 30 * $SEC and
-	.expires <= $t1 + 30 * $SEC" map lookup pinned "$D/tm" key 2
+json map_update_delay_value ".expires >= $t0 + 3600 * $SEC and
+	.expires <= $t1 + 3600 * $SEC" map lookup pinned "$D/tm" key 2
 expect_ok map_update_disarm '^$' map update pinned "$D/tm" key 2 value disarm
 expect_ok map_update_disarm_shown '^id: 2  disarmed$' map lookup pinned "$D/tm" key 2
-at=$(($(now_ns) + 40 * SEC))
+at=$(($(now_ns) + 7200 * SEC))
 expect_ok map_update_at '^$' map update pinned "$D/tm" key 2 value at $at
 json map_update_at_shown ".expires == $at" map lookup pinned "$D/tm" key 2
 expect_ok map_update_ns '^$' map update pinned "$D/tm" key 2 value 0

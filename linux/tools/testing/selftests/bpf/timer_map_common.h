@@ -22,6 +22,7 @@ enum timer_action {
 	ACT_REARM_PAST,		/* update own expiry to ctx->expires: "again now" */
 	ACT_REARM_OTHER_PAST,	/* update target's expiry to 1 (boot: long past) */
 	ACT_RANDOM,		/* one of the above at random, on random ids */
+	ACT_REARM_OTHER,	/* update target's expiry to now + arg */
 };
 
 enum timer_map_op {
@@ -41,7 +42,7 @@ struct timer_cfg {
 	__u64 max_runs;		/* return 0 once count reaches it */
 	__u64 spin_ns;		/* spin that long in bpf_loop first */
 	__u32 period;		/* return value */
-	__u32 pad;
+	__u32 hold;		/* spin until user space sets release (spin_ns: cap) */
 };
 
 struct run_info {
@@ -56,7 +57,30 @@ struct run_info {
 	__s64 op_err;		/* what the action's helper returned */
 	__u64 cpu_mask;		/* CPUs it ran on */
 	__u32 running;		/* its callback is in progress */
-	__u32 pad;
+	__u32 pending_id;	/* the id whose expiry others changed during */
+	__u64 pending_val;	/* ... its last run, to that value */
 };
+
+/* The stress tests' outcome counts of the programs' own map operations,
+ * by operation and result: an errno the contract does not allow fails the
+ * test.
+ */
+enum { TM_OP_LOOKUP, TM_OP_UPDATE, TM_OP_DELETE, TM_NR_OPS };
+enum { TM_RES_OK, TM_RES_ENOENT, TM_RES_OTHER, TM_NR_RES };
+enum { TM_BY_TC, TM_BY_CALLBACK, TM_NR_BY };
+
+/* Values the stress tests write are 1 modulo the map's resolution (1 or
+ * a time rounded so), and a re-arm by return value keeps that: a value
+ * read that is neither 0 nor that was written by no one.
+ */
+static inline __u64 stamp(__u64 t, __u64 res)
+{
+	return t / res * res + 1;
+}
+
+static inline bool stamped(__u64 v, __u64 res)
+{
+	return v == 0 || v % res == 1;
+}
 
 #endif

@@ -224,3 +224,62 @@ int read_ctx(struct bpf_timer_md *ctx)
 {
 	return (ctx->id + ctx->cpu + ctx->expires) & 1;
 }
+
+/* The return value is checked on all 64 bits of r0. */
+SEC("timer")
+__success
+__naked int ret_int_max(void)
+{
+	asm volatile ("r0 = 0x7fffffff;"
+		      "exit;"
+		      ::: __clobber_all);
+}
+
+SEC("timer")
+__failure __msg("should have been in [0, 2147483647]")
+__naked int ret_int_max_plus_one(void)
+{
+	asm volatile ("r0 = 0x80000000 ll;"
+		      "exit;"
+		      ::: __clobber_all);
+}
+
+SEC("timer")
+__failure __msg("should have been in [0, 2147483647]")
+__naked int ret_high_bits(void)
+{
+	asm volatile ("r0 = 0x100000001 ll;"
+		      "exit;"
+		      ::: __clobber_all);
+}
+
+/* LSM programs run in process context: they may use timer maps, unless
+ * they are sleepable.
+ */
+SEC("lsm/bpf")
+__success
+int BPF_PROG(lsm_uses_map, int cmd)
+{
+	return use_map();
+}
+
+SEC("lsm.s/bpf")
+__failure __msg("Sleepable programs can only use array, hash, ringbuf and local storage maps")
+int BPF_PROG(lsm_sleepable_uses_map, int cmd)
+{
+	return use_map();
+}
+
+static long count_cb(struct bpf_map *map, __u32 *key, __u64 *val, void *ctx)
+{
+	return 0;
+}
+
+/* Timer maps have no map_for_each_callback. */
+SEC("tc")
+__failure __msg("callback function not allowed for map")
+int map_elem_iteration(struct __sk_buff *skb)
+{
+	bpf_for_each_map_elem(&timers, count_cb, NULL, 0);
+	return 0;
+}
