@@ -234,7 +234,11 @@ static void fi_timer_create(const struct backend *b, int prefill, bool onward)
 	printf("%s/%s: BPF_TIMER_CREATE after %d timers, failing the nth allocation%s: ",
 	       __func__, b->name, prefill, onward ? " and all after it" : "");
 	printf("%d allocation points, %d calls succeeded anyway\n", nth - 1, fallbacks);
-	/* the timer object at least; failing it fails the call */
+	/* The timer object's allocation has no fallback (nor has a new slab
+	 * page for it, when the cache needs one: that depends on history).
+	 * The XArray retries a failed node allocation (GFP_NOWAIT under the
+	 * lock, then the caller's gfp): failing from the nth on reaches it.
+	 */
 	ASSERT_GE(nth - 1, 1, "reached an allocation");
 	ASSERT_GE(nth - 1 - fallbacks, 1, "an injected failure failed the call");
 	tm_close(&t);

@@ -40,7 +40,7 @@ __u64 del_running;		/* deleted a timer whose callback was running */
 __u64 ext_during_run;		/* own expiry changed by others during the run */
 __u64 self_deletes;		/* deletes of the running timer: deferred frees */
 __u64 random_ops;		/* map operations of ACT_RANDOM */
-__u64 won_over_ret;		/* runs at an expiry set during the run before */
+__u64 won_over_ret;		/* runs at an earlier expiry set during the run before */
 
 /* Checked by the stress tests (check_values set) */
 __u32 check_values;
@@ -267,7 +267,10 @@ static __always_inline int run(void *map, struct bpf_timer_md *ctx, __u64 res)
 		cur = bpf_map_lookup_elem(map, &id);
 		if (!cur || *cur != exp)
 			__sync_fetch_and_add(&ext_during_run, 1);
-		if (cur && *cur != exp) {
+		/* an earlier expiry than this run's: the return value
+		 * re-arms later, so a next run at it is the update's doing
+		 */
+		if (cur && *cur && *cur < exp) {
 			r->pending_id = id;
 			r->pending_val = *cur;
 		}
