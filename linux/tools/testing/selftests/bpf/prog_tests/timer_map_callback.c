@@ -123,7 +123,7 @@ static void test_periodic(const struct backend *b)
 		if (exact < 0)
 			goto out;
 		rounds++;
-		printf("%s/%s: step %llu ms: %d of %llu steps exact, %d of those that could be were not\n",
+		printf("%s/%s: step %llu ms: %d of %llu steps exact, %d that could be not\n",
 		       __func__, b->name, per * b->res / MS, exact, n - 1, late);
 	}
 	ASSERT_GT(exact, 0, "some run ended in time for an exact step");
@@ -160,8 +160,9 @@ static int no_catch_up_round(struct tm_env *t, __u32 per)
 	/* the runner's clock read lies between the end of the first run
 	 * and the moment user space sees the new expiry
 	 */
-	if (!ASSERT_TRUE(WAIT_FOR((seen_val = lookup(t->map_fd, id)) != start, DEADLINE_MS),
-			 "re-armed"))
+	WAIT_FOR(lookup(t->map_fd, id) != start, DEADLINE_MS);
+	seen_val = lookup(t->map_fd, id);
+	if (!ASSERT_NEQ(seen_val, start, "re-armed"))
 		return -1;
 	seen = now_ns();
 	if (!ASSERT_TRUE(WAIT_FOR(RUNS(t->skel, id) == 2 && lookup(t->map_fd, id) == 0,
@@ -397,7 +398,7 @@ out:
 }
 
 /* Whether the timer core may move unpinned timers to other CPUs */
-static bool timer_migration(void)
+static bool migration_on(void)
 {
 	char c = 0;
 	FILE *f = fopen("/proc/sys/kernel/timer_migration", "r");
@@ -444,7 +445,7 @@ static void test_unpinned_moves(const struct backend *b)
 
 	if (!two_cpus())
 		return;
-	if (!timer_migration())
+	if (!migration_on())
 		printf("%s/%s: kernel.timer_migration is off or missing (NO_HZ_COMMON=n): %s\n",
 		       __func__, b->name, "unpinned timers stay where they were armed");
 	if (b->hres && preempt_rt()) {
@@ -483,7 +484,7 @@ static void test_unpinned_moves(const struct backend *b)
 	       __func__, b->name, moved ? "after" : "never in", round,
 	       moved ? "" : " (CPU 1 was never idle when it mattered: see above)");
 	if (b->hres)
-		ASSERT_EQ(t.bss->runs[arming].cpu_mask, 1ULL << 1, "the pinned one stayed on CPU 1");
+		ASSERT_EQ(t.bss->runs[arming].cpu_mask, 1ULL << 1, "the pinned one stayed");
 out:
 	unpin_cpu();
 	spinner_stop(&busy);
@@ -702,8 +703,9 @@ static void test_queue_order(const struct backend *b)
 				 "canary ran: queue in order"))
 			break;
 	}
-	printf("%s/%s: %d rounds, %llu updates before the run, %llu of them past the expiry, lead %llu ms\n",
-	       __func__, b->name, i, raced, hits, lead / MS);
+	printf("%s/%s: %d rounds, %llu updates before the run, %llu of them past the expiry",
+	       __func__, b->name, i, raced, hits);
+	printf(", lead %llu ms\n", lead / MS);
 	ASSERT_GT(hits, 0, "updates raced the expiry (window hit)");
 	ASSERT_EQ(t.bss->early, 0, "never early");
 out:

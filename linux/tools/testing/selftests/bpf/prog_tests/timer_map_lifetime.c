@@ -629,9 +629,9 @@ static void test_delete_waits(const struct backend *b)
 		if (running_at_kill && ended > d.d0)
 			overlapped++;
 		else
-			printf("%s/%s: round %d: the run (%llu) began %llu, ended %llu, before the delete %llu..%llu got in\n",
-			       __func__, b->name, round, bss->runs[id].count, bss->runs[id].fired_at,
-			       ended, d.d0, d.d1);
+			printf("%s/%s: round %d: run %llu began %llu, ended %llu, %s %llu..%llu\n",
+			       __func__, b->name, round, bss->runs[id].count,
+			       bss->runs[id].fired_at, ended, "before the delete", d.d0, d.d1);
 		ASSERT_OK(d.err, "delete");
 		ASSERT_FALSE(d.running_after, "run over when delete returned");
 		ASSERT_LE(ended, d.d1, "ended before delete returned");

@@ -650,8 +650,8 @@ static void test_stress(const struct backend *b)
 	ASSERT_GE(s[0].ops + s[1].ops, budget / 2 * 2, "ops done");
 	ASSERT_OK(h.err, "tc program runs");
 	ASSERT_GT(h.runs, 0, "tc program ran");
-	ASSERT_GT(t.bss->prog_errs[TM_BY_TC][TM_OP_UPDATE][TM_RES_OK], 0, "tc program updated timers");
-	ASSERT_GT(t.bss->prog_errs[TM_BY_TC][TM_OP_DELETE][TM_RES_OK], 0, "tc program deleted timers");
+	ASSERT_GT(t.bss->prog_errs[TM_BY_TC][TM_OP_UPDATE][TM_RES_OK], 0, "tc updated timers");
+	ASSERT_GT(t.bss->prog_errs[TM_BY_TC][TM_OP_DELETE][TM_RES_OK], 0, "tc deleted timers");
 	ASSERT_EQ(s[0].bad_values + s[1].bad_values, 0, "user space read written values");
 	ASSERT_EQ(t.bss->bad_values, 0, "programs read written values");
 	ASSERT_EQ(t.bss->bad_ctx, 0, "callbacks ran for written expiries");
@@ -881,7 +881,7 @@ static void test_stress_reopen(const struct backend *b)
 	ASSERT_TRUE(check_uops("reopeners", tallies, 2), "results the contract allows");
 	ASSERT_EQ(o[0].reopen_fail + o[1].reopen_fail, 0, "the map stayed reachable");
 	ASSERT_EQ(o[0].done + o[1].done, 2 * rounds * batch, "all rounds");
-	ASSERT_GT(o[0].vanished + o[1].vanished, 0, "a last close raced the other thread (window hit)");
+	ASSERT_GT(o[0].vanished + o[1].vanished, 0, "a last close raced a reopen (window hit)");
 	ASSERT_EQ(t.bss->bad_ctx, 0, "callbacks ran for written expiries");
 	/* the last close deleted every timer: none runs any more */
 	fd = bpf_map_get_fd_by_id(mid);
