@@ -18,7 +18,7 @@
  * clock counts guest instructions); CPU time from /proc/stat (all CPUs:
  * everything but idle and iowait) and getrusage().
  */
-#define _GNU_SOURCE	/* sched_setaffinity(), in timer_gc.h */
+#define _GNU_SOURCE	/* sched_setaffinity(), in timer_gc_copy.h */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,7 +36,7 @@
 #include <bpf/libbpf.h>
 #include "bench.h"
 #include "timer_bench.skel.h"
-#include "timer_gc.h"
+#include "timer_gc_copy.h"
 #include "timer_gc.skel.h"
 #include "idle.skel.h"
 
@@ -62,7 +62,7 @@ static int ncpus, ncpus_online;
 
 /* With --perf-ctl FILE, write "enable" to FILE when the measurement starts
  * (the windows of the trivial body, a sweep) and "disable" when it ends, so
- * that scripts/guest-bench can start perf record for that part only.
+ * that scripts/guest/bench can start perf record for that part only.
  */
 static void perf_ctl(const char *cmd)
 {
