@@ -37,7 +37,11 @@ include $(dir $(lastword $(MAKEFILE_LIST)))bpf.mk
 # BPF objects that no skeleton pulls in: test_bpftool_timer.sh loads them.
 OBJS	:= timer_map_bpftool
 
-all: $(OUT)/test_progs $(OUT)/test_timer_map_fuzz $(BPFTOOL) $(OBJS:%=$(OUT)/%.bpf.o)
+# The series' benchmark (benchs/bench_timer_map.c), in the selftests' bench
+# runner, once the tree has it.
+BENCH	:= $(if $(wildcard $(STDIR)/benchs/bench_timer_map.c),$(OUT)/bench)
+
+all: $(OUT)/test_progs $(OUT)/test_timer_map_fuzz $(BPFTOOL) $(OBJS:%=$(OUT)/%.bpf.o) $(BENCH)
 
 $(OUT)/.libbpf: $(wildcard $(TOOLS)/lib/bpf/*.[ch] $(TOOLS)/lib/bpf/Makefile) \
 		$(TOOLS)/include/uapi/linux/bpf.h
@@ -92,6 +96,34 @@ $(OUT)/test_progs: $(TESTS:%=$(OUT)/%.test.o) $(EXTRA:%=$(OUT)/%.o) $(OUT)/.libb
 $(OUT)/test_timer_map_fuzz: $(STDIR)/test_timer_map_fuzz.c $(OUT)/cap_helpers.o $(OUT)/.libbpf
 	@echo "  BINARY  test_timer_map_fuzz"
 	@$(CC) $(CFLAGS) $< $(OUT)/cap_helpers.o $(LIBBPF) $(LDLIBS) -o $@
+
+# The runner's other benchmarks need programs and kernel options this
+# tree does not build: stubs generated from bench.c stand in for them, so
+# that the runner links; they are listed but cannot run.
+$(OUT)/bench_stubs.c: $(STDIR)/bench.c $(STDIR)/benchs/bench_timer_map.c
+	@echo "  GEN     bench_stubs.c"
+	@sed -n 's/^const struct \(bench\|argp\) \([a-z0-9_]*\) = {/\2/p' \
+		$(STDIR)/benchs/bench_timer_map.c > $@.ours
+	@{ echo '#include "bench.h"'; echo '#include <argp.h>'; \
+	   sed -n 's/^extern const struct bench \([a-z0-9_]*\);/\1/p' $< | grep -vxF -f $@.ours | \
+		sed 's/.*/const struct bench & = { .name = "&(not built)" };/'; \
+	   sed -n 's/^extern struct argp \([a-z0-9_]*\);/\1/p' $< | grep -vxF -f $@.ours | \
+		sed 's/.*/struct argp & = {};/'; } > $@.tmp
+	@rm -f $@.ours
+	@mv $@.tmp $@
+
+$(OUT)/bench_timer_map.o: $(STDIR)/benchs/bench_timer_map.c $(STDIR)/bench.h \
+		$(OUT)/timer_map_bench.skel.h $(OUT)/.libbpf
+	@echo "  BENCH-OBJ timer_map"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/bench_stubs.o: $(OUT)/bench_stubs.c
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/bench: $(OUT)/bench.o $(OUT)/bench_timer_map.o $(OUT)/bench_stubs.o \
+		$(OUT)/testing_helpers.o $(OUT)/.libbpf
+	@echo "  BINARY  bench (timer-map-fire, timer-map-create)"
+	@$(CC) $(CFLAGS) $(filter %.o,$^) $(LIBBPF) $(LDLIBS) -lm -o $@
 
 .SECONDARY:
 .PHONY: all
