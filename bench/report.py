@@ -381,6 +381,17 @@ def main():
                     "{:,}".format(fl), what, u / k, "yes" if u / k >= 4 else "**no**"))
     p("")
 
+    # ---- the series' own benchmark, as the guests printed it
+    sb = [(n, os.path.join(rundir, n, "selftests-bench.txt")) for n in ("plain", "icount-1", "icount-2")]
+    sb = [(n, open(f).read().rstrip()) for n, f in sb if os.path.exists(f)]
+    if sb:
+        p("## The selftests benchmark (benchs/run_bench_timer_map.sh, patch 22)\n")
+        p("Summary lines of `bench timer-map-fire` and `bench timer-map-create`, run in "
+          "the same boots (CPU per fire: busy time of all CPUs less the idle busy rate; "
+          "lateness in whole µs buckets).\n")
+        for n, text in sb:
+            p("%s:\n\n```\n%s\n```\n" % (n, text))
+
     # ---- profiles
     for run, what in (("icount-1", "icount run: samples follow guest instructions"),
                       ("plain", "wall run: samples follow emulated time")):
