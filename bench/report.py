@@ -385,7 +385,7 @@ def main():
     sb = [(n, os.path.join(rundir, n, "selftests-bench.txt")) for n in ("plain", "icount-1", "icount-2")]
     sb = [(n, open(f).read().rstrip()) for n, f in sb if os.path.exists(f)]
     if sb:
-        p("## The selftests benchmark (benchs/run_bench_timer_map.sh, patch 22)\n")
+        p("## The selftests benchmark (benchs/run_bench_timer_map.sh, patch 26)\n")
         p("Summary lines of `bench timer-map-fire` and `bench timer-map-create`, run in "
           "the same boots (CPU per fire: busy time of all CPUs less the idle busy rate; "
           "lateness in whole µs buckets).\n")
