@@ -3,7 +3,7 @@
 # upstream bpf_timer as the aggregate fire rate grows, in a guest of the
 # release kernel: the timers of a map coalesce only when several fall due
 # within the slack (half a resolution), and the benchmark spreads their
-# phases evenly, so RATE * 250 us is about the timers an interrupt runs.
+# phases evenly, so an interrupt runs about 1 + RATE * 250 us of them.
 # NR: timer counts (default "1000 10000"), RATES: fires a second in all
 # (default "5000 10000 20000 50000"), D: seconds a run (default 8):
 #   scripts/lib/vm-run --kernel release --icount 0 --smp 1 --mem 8G --timeout 3000 -- \
